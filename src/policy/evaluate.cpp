@@ -1,0 +1,72 @@
+#include "portmatrix/evaluate.hpp"
+
+namespace portmatrix {
+
+std::string_view to_string(Direction d) { return d == Direction::in ? "in" : "out"; }
+
+std::string_view to_string(Action a) {
+  switch (a) {
+    case Action::accept: return "accept";
+    case Action::drop: return "drop";
+    case Action::reject: return "reject";
+  }
+  return "?";
+}
+
+std::string_view to_string(CtState s) {
+  switch (s) {
+    case CtState::new_: return "new";
+    case CtState::established: return "established";
+    case CtState::related: return "related";
+    case CtState::invalid: return "invalid";
+  }
+  return "?";
+}
+
+std::string_view to_string(Stage s) {
+  switch (s) {
+    case Stage::neighbour_discovery: return "neighbour-discovery";
+    case Stage::conntrack: return "conntrack";
+    case Stage::invalid: return "invalid";
+    case Stage::rule: return "rule";
+    case Stage::loopback: return "loopback";
+    case Stage::echo: return "echo";
+    case Stage::default_: return "default";
+  }
+  return "?";
+}
+
+std::vector<Family> Rule::families() const {
+  std::vector<Family> out;
+  for (Family f : {Family::ipv4, Family::ipv6})
+    if (!src.empty(f) && !dst.empty(f)) out.push_back(f);
+  return out;
+}
+
+bool rule_matches(const Rule& r, const Packet& p) {
+  if (r.direction != p.direction) return false;
+  if (!r.iface.empty() && r.iface != p.iface) return false;
+  if (r.protocol != p.protocol) return false;
+  if (!r.src.contains(p.src) || !r.dst.contains(p.dst)) return false;
+  if (has_ports(p.protocol) && (!r.sport.contains(p.sport) || !r.dport.contains(p.dport))) return false;
+  return true;
+}
+
+Verdict evaluate(const Policy& policy, const Packet& p) {
+  // 133 router solicitation .. 136 neighbour advertisement.
+  if (p.protocol == Protocol::icmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136)
+    return {Action::accept, Stage::neighbour_discovery, -1, {}};
+  if (p.ct == CtState::established || p.ct == CtState::related) return {Action::accept, Stage::conntrack, -1, {}};
+  if (p.ct == CtState::invalid) return {Action::drop, Stage::invalid, -1, {}};
+  for (std::size_t i = 0; i < policy.rules.size(); ++i) {
+    const Rule& r = policy.rules[i];
+    if (rule_matches(r, p)) return {r.action, Stage::rule, static_cast<int>(i), r.row};
+  }
+  if (p.iface == kLoopback) return {Action::accept, Stage::loopback, -1, {}};
+  const bool echo_request = (p.protocol == Protocol::icmp && p.icmp_type == 8) ||
+                            (p.protocol == Protocol::icmpv6 && p.icmp_type == 128);
+  if (policy.allow_echo && echo_request) return {Action::accept, Stage::echo, -1, {}};
+  return {policy.default_action, Stage::default_, -1, {}};
+}
+
+}  // namespace portmatrix
