@@ -27,6 +27,7 @@ struct Diagnostic {
   Severity severity = Severity::error;
   SourceLoc loc;
   std::string message;
+  std::string code;  // optional machine-readable kind, e.g. "port-range" (used by lint)
   // "FILE:LINE:COL: error: message" (parts that are unknown are left out).
   std::string format() const;
 };

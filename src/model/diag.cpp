@@ -28,13 +28,13 @@ std::string Diagnostic::format() const {
 }
 
 void Diagnostics::error(SourceLoc loc, std::string message) {
-  items_.push_back({Severity::error, std::move(loc), std::move(message)});
+  items_.push_back({Severity::error, std::move(loc), std::move(message), {}});
 }
 void Diagnostics::warning(SourceLoc loc, std::string message) {
-  items_.push_back({Severity::warning, std::move(loc), std::move(message)});
+  items_.push_back({Severity::warning, std::move(loc), std::move(message), {}});
 }
 void Diagnostics::note(SourceLoc loc, std::string message) {
-  items_.push_back({Severity::note, std::move(loc), std::move(message)});
+  items_.push_back({Severity::note, std::move(loc), std::move(message), {}});
 }
 void Diagnostics::append(const Diagnostics& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());

@@ -38,3 +38,18 @@ bool stdout_is_tty();
 bool stderr_is_tty();
 
 }  // namespace pmcli
+
+#include "portmatrix/model.hpp"
+
+namespace pmcli {
+
+inline constexpr const char* kDefaultMatrix = "cms-r20";
+
+// Adds --matrix NAME|FILE to a subcommand.
+CLI::Option* add_matrix_option(CLI::App* sub, std::string& matrix);
+// Adds --format with the given choices; the first is the default.
+CLI::Option* add_format_option(CLI::App* sub, std::string& format, std::vector<std::string> choices);
+// Loads a matrix (bundled name or path), printing diagnostics; nullopt on error.
+std::optional<portmatrix::Matrix> load_matrix_arg(const std::string& name_or_path);
+
+}  // namespace pmcli

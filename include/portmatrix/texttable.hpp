@@ -1,0 +1,31 @@
+// Plain-text tables for terminals, and CSV / Markdown cell escaping.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace portmatrix {
+
+// Columns padded to their widest cell (counted in UTF-8 code points).
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> header) : header_(std::move(header)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::size_t size() const { return rows_.size(); }
+  std::string render() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// An RFC 4180 CSV field: quoted when it holds a comma, quote, CR or LF.
+std::string csv_field(std::string_view s);
+// A CSV line (fields joined by commas, ending in CRLF as RFC 4180 says).
+std::string csv_line(const std::vector<std::string>& fields);
+// A Markdown table cell: '|' and '\' escaped, line breaks turned into <br>.
+std::string markdown_cell(std::string_view s);
+// Replaces control characters (other than tab) with U+FFFD so terminal output cannot be steered.
+std::string printable(std::string_view s);
+
+}  // namespace portmatrix

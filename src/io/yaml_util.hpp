@@ -1,0 +1,48 @@
+// Small helpers for reading YAML documents with yaml-cpp and reporting every
+// problem with file:line:column. Shared by the matrix and site readers.
+#pragma once
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "portmatrix/diag.hpp"
+
+namespace portmatrix::yamlio {
+
+class Reader {
+ public:
+  Reader(std::string_view file, Diagnostics& diags) : file_(file), diags_(diags) {}
+
+  // Parses text into a document, reporting syntax errors. Returns a null node on failure.
+  std::optional<YAML::Node> load(std::string_view text);
+
+  SourceLoc loc(const YAML::Node& n) const;
+  void error(const YAML::Node& n, std::string message) { diags_.error(loc(n), std::move(message)); }
+  void warning(const YAML::Node& n, std::string message) { diags_.warning(loc(n), std::move(message)); }
+  Diagnostics& diags() { return diags_; }
+  const std::string& file() const { return file_; }
+
+  // Checks n is a mapping whose keys are all in allowed, unique, and that every
+  // key in required is present. Reports each problem; returns false if n is not a map.
+  bool check_map(const YAML::Node& n, std::string_view what, const std::set<std::string, std::less<>>& allowed,
+                 const std::set<std::string, std::less<>>& required = {});
+
+  // Typed accessors: report a problem (naming the key) and return nullopt on a wrong type.
+  std::optional<std::string> string(const YAML::Node& n, std::string_view key, bool allow_null = false);
+  std::optional<bool> boolean(const YAML::Node& n, std::string_view key);
+  std::optional<long long> integer(const YAML::Node& n, std::string_view key);
+  std::optional<std::vector<std::string>> string_list(const YAML::Node& n, std::string_view key);
+
+ private:
+  std::string file_;
+  Diagnostics& diags_;
+};
+
+// Quotes text as a YAML double-quoted scalar when needed, for hand-built output.
+std::string display(const YAML::Node& n);
+
+}  // namespace portmatrix::yamlio
