@@ -37,6 +37,8 @@ struct State {
   std::string snapshot;         // the previous table's listing ("" = there was none)
   std::string previous_status;  // status to return to on rollback
   std::string previous_hash;
+  std::string site_file;        // a site file the change edited, restored on rollback
+  std::string site_backup;      // its text before the edit
 };
 
 Expected<State> load_state(const Paths& p);
@@ -72,6 +74,8 @@ struct ApplyRequest {
   std::string matrix, site, command;   // recorded in state and log
   std::chrono::seconds confirm_timeout{120};  // 0: apply and confirm at once
   std::string exe = "/proc/self/exe";  // the portmatrix binary the watchdog runs
+  std::string site_file;               // set when the change edited a site file:
+  std::string site_backup;             // its text before, written back on rollback
 };
 
 struct ApplyResult {

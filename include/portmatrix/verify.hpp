@@ -10,6 +10,7 @@
 
 #include "portmatrix/backend.hpp"
 #include "portmatrix/evaluate.hpp"
+#include "portmatrix/netns.hpp"
 #include "portmatrix/policy.hpp"
 
 namespace portmatrix {
@@ -24,6 +25,10 @@ struct VerifyOptions {
   bool ipv6 = true;
   // Called after each probe of the firewalled phase (for progress).
   std::function<void(std::size_t done, std::size_t total)> progress;
+  // How the firewall is switched on and off in the host's namespace. By default
+  // the backend's load commands and `nft flush ruleset`; `portmatrix firewall`
+  // tests pass their own to prove the command itself.
+  std::function<Status(const netns::Namespace& host)> switch_on, switch_off;
 };
 
 struct Probe {

@@ -143,6 +143,8 @@ Expected<State> load_state(const Paths& p) {
   s.snapshot = j.value("snapshot", "");
   s.previous_status = j.value("previous_status", "");
   s.previous_hash = j.value("previous_hash", "");
+  s.site_file = j.value("site_file", "");
+  s.site_backup = j.value("site_backup", "");
   return s;
 }
 
@@ -162,6 +164,8 @@ Status save_state(const Paths& p, const State& s) {
   j["snapshot"] = s.snapshot;
   j["previous_status"] = s.previous_status;
   j["previous_hash"] = s.previous_hash;
+  j["site_file"] = s.site_file;
+  j["site_backup"] = s.site_backup;
   return write_file_atomic(p.state_dir + "/state.json", j.dump(2) + "\n");
 }
 
@@ -317,7 +321,11 @@ Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req) {
   next.changed_at = now_iso8601();
   next.changed_by = current_user();
   next.command = req.command;
+  next.site_file = req.site_file;
+  next.site_backup = req.site_backup;
   if (req.confirm_timeout.count() == 0) {
+    next.site_file.clear();
+    next.site_backup.clear();
     next.status = "on";
     next.pending_id.clear();
     next.snapshot.clear();
@@ -365,6 +373,8 @@ Status confirm(const Paths& p, const std::string& command) {
   if (auto e = make_dir(p.config_dir)) return e;
   if (auto e = write_file_atomic(p.persisted(), *text)) return e;
   std::string id = st->pending_id;
+  st->site_file.clear();
+  st->site_backup.clear();
   st->status = "on";
   st->pending_id.clear();
   st->snapshot.clear();
@@ -386,6 +396,12 @@ Status rollback(const Paths& p, const std::string& id, const std::string& why) {
     log_change(p, fmt::format("action=rollback pending={} FAILED: {}", id, r.error().message));
     return r.error();
   }
+  if (!st->site_file.empty()) {
+    if (auto e = write_file_atomic(st->site_file, st->site_backup))
+      log_change(p, fmt::format("action=rollback pending={} could not restore {}: {}", id, st->site_file, e->message));
+  }
+  st->site_file.clear();
+  st->site_backup.clear();
   st->status = st->previous_status.empty() ? "off" : st->previous_status;
   st->hash = st->previous_hash;
   st->pending_id.clear();

@@ -301,6 +301,7 @@ class Lab {
   // Debian's iptables is iptables-nft, so this clears iptables rules as well.
   Status unload() { return host_.check({"nft", "flush", "ruleset"}); }
 
+  const netns::Namespace& host() const { return host_; }
   const netns::Namespace& client_ns(const Probe& pr) const { return pr.from_host ? host_ : sides_.at(side_of_.at(pr.src)); }
   const netns::Namespace& listener_ns(const Probe& pr) const {
     return (pr.from_host && !pr.dst.is_loopback()) ? sides_.at(side_of_.at(pr.dst)) : host_;
@@ -371,12 +372,13 @@ Expected<VerifyReport> verify_policy(const Policy& policy, const Backend& backen
 
   // Firewall on first: probes it blocks leave no connection tracking entries
   // behind that could carry the control run.
-  if (auto e = lab.load(backend, rendered)) return Error{e->kind, "the kernel refused the ruleset: " + e->message};
+  if (auto e = opt.switch_on ? opt.switch_on(lab.host()) : lab.load(backend, rendered))
+    return Error{e->kind, "the kernel refused the ruleset: " + e->message};
   std::vector<std::pair<bool, std::string>> on, off;
   run_all(lab, rep.results, opt, true, on);
   // Control run with the firewall off: every probe must get through, which shows
   // the listeners and routes work, so a blocked probe was blocked by the firewall.
-  if (auto e = lab.unload()) return *e;
+  if (auto e = opt.switch_off ? opt.switch_off(lab.host()) : lab.unload()) return *e;
   run_all(lab, rep.results, opt, false, off);
 
   for (std::size_t i = 0; i < rep.results.size(); ++i) {
