@@ -247,7 +247,7 @@ bool intent_allows(const std::string& kind) { return kind == "allowed" || kind =
 
 class Lab {
  public:
-  Lab(const Policy& p, const Topology& t) : p_(p), t_(t) {}
+  explicit Lab(const Topology& t) : t_(t) {}
 
   Status build() {
     netns::sweep_stale();
@@ -314,7 +314,6 @@ class Lab {
                      "net.ipv6.conf.default.router_solicitations=0"});
   }
 
-  const Policy& p_;
   const Topology& t_;
   netns::Namespace host_;
   std::vector<netns::Namespace> sides_;
@@ -362,7 +361,7 @@ Expected<VerifyReport> verify_policy(const Policy& policy, const Backend& backen
   for (auto& p : probes) rep.results.push_back({std::move(p), false, "", false, ""});
 
   Rendered rendered = backend.compile(policy);
-  Lab lab(policy, topo);
+  Lab lab(topo);
   if (auto e = lab.build()) return *e;
   std::vector<Probe> plain;
   for (const auto& r : rep.results) plain.push_back(r.probe);
