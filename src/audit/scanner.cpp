@@ -84,6 +84,31 @@ std::optional<Verdict> icmp_verdict(const sock_extended_err& ee) {
   return std::nullopt;
 }
 
+// Drains a socket's error queue (IP_RECVERR / IPV6_RECVERR) and returns what the
+// first ICMP error that says something about the port stands for.
+std::optional<Verdict> read_icmp_error(int fd) {
+  std::optional<Verdict> verdict;
+  for (;;) {
+    char data[512], control[512];
+    iovec iov{data, sizeof data};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (::recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!v4 && !v6) continue;
+      sock_extended_err ee{};
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (!verdict) verdict = icmp_verdict(ee);
+    }
+  }
+  return verdict;
+}
+
 // File descriptors this process may still open: the soft RLIMIT_NOFILE (raised to
 // the hard limit where allowed) minus those already open and a small reserve.
 int descriptor_budget() {
@@ -237,6 +262,13 @@ Expected<bool> Engine::start(Work w, Clock::time_point now) {
   sockaddr_storage sa{};
   const socklen_t salen = to_sockaddr(target_, port, sa);
   int rc, err = 0;
+  // Queue ICMP errors on the socket. For TCP this is what makes an ICMP reject seen
+  // reliably: on a very fast path (veth, loopback) the error can arrive while
+  // connect() still holds the socket, and the kernel then records it only as a
+  // "soft" error that SO_ERROR never reports; the error queue gets it either way.
+  const int on = 1;
+  if (domain_ == AF_INET) ::setsockopt(*fd, SOL_IP, IP_RECVERR, &on, sizeof on);
+  else ::setsockopt(*fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
   if (tcp) {
     // Close with a reset rather than FIN/TIME_WAIT, so open ports cost the target and us nothing afterwards.
     const linger abortive{1, 0};
@@ -244,9 +276,6 @@ Expected<bool> Engine::start(Work w, Clock::time_point now) {
     rc = ::connect(*fd, reinterpret_cast<sockaddr*>(&sa), salen);
     if (rc != 0) err = errno;
   } else {
-    const int on = 1;
-    if (domain_ == AF_INET) ::setsockopt(*fd, SOL_IP, IP_RECVERR, &on, sizeof on);
-    else ::setsockopt(*fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
     rc = ::connect(*fd, reinterpret_cast<sockaddr*>(&sa), salen);
     if (rc == 0) {
       const auto data = payload::for_port(port);
@@ -338,6 +367,12 @@ void Engine::handle(std::uint64_t data, std::uint32_t events, Clock::time_point 
 
 void Engine::handle_tcp(Slot& s, std::uint32_t events, Clock::time_point now) {
   const auto id = static_cast<std::uint32_t>(&s - slots_.data());
+  if (events & EPOLLERR) {
+    if (auto v = read_icmp_error(s.fd)) {
+      answer(id, *v, now);
+      return;
+    }
+  }
   int err = 0;
   socklen_t len = sizeof err;
   if (::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
@@ -357,29 +392,11 @@ void Engine::handle_tcp(Slot& s, std::uint32_t events, Clock::time_point now) {
 void Engine::handle_udp(Slot& s, std::uint32_t events, Clock::time_point now) {
   const auto id = static_cast<std::uint32_t>(&s - slots_.data());
   if (events & EPOLLERR) {
-    // Drain the error queue: ICMP errors the kernel matched to this socket.
-    for (;;) {
-      char data[512], control[512];
-      iovec iov{data, sizeof data};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      if (::recvmsg(s.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
-        const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
-        if (!v4 && !v6) continue;
-        sock_extended_err ee{};
-        std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-        if (auto v = icmp_verdict(ee)) {
-          answer(id, *v, now);
-          return;
-        }
-      }
+    if (auto v = read_icmp_error(s.fd)) {
+      answer(id, *v, now);
+      return;
     }
-    // The pending socket error (sk_err) mirrors the queued ICMP error; clear it.
+    // The pending socket error (sk_err) mirrors a queued ICMP error; clear it.
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
