@@ -33,6 +33,13 @@ struct Verdict {
   std::string row;    // the deciding rule's row, empty otherwise
 };
 
+// The first packet of a connection from src to dst as the host sees it: the
+// direction comes from the host's addresses (both ends the host's, or loopback
+// addresses: loopback), the interface from the site's interface for the peer's
+// system ("" when the site does not say). Error when neither end is the host.
+Expected<Packet> host_packet(const Policy& policy, const IpAddr& src, std::uint16_t sport, const IpAddr& dst,
+                             std::uint16_t dport, Protocol protocol, std::uint8_t icmp_type = 0);
+
 // True when the rule matches the packet (ignoring conntrack state).
 bool rule_matches(const Rule& r, const Packet& p);
 Verdict evaluate(const Policy& policy, const Packet& p);

@@ -48,6 +48,26 @@ struct Rule {
   friend bool operator==(const Rule&, const Rule&) = default;
 };
 
+// How one matrix row was bound at the site (for verify, reports and replay).
+struct RowBinding {
+  std::string id;
+  bool enabled = false;
+  FirewallAction when_firewalled = FirewallAction::allow;
+  std::vector<Protocol> protocols;  // concrete protocols the rules use (tcp+udp for a closed row the matrix leaves unknown)
+  PortSet sport, dport;             // resolved (ephemeral and site overrides applied)
+  std::vector<std::string> sources, destinations;  // system names
+  bool symmetric = false;
+  bool host_involved = true;        // false when neither end is the host: nothing to filter here
+  std::string reason;               // why it is disabled, empty when enabled
+};
+
+// A system of the site with its addresses and the host interface it is reached over.
+struct SystemBinding {
+  std::string name;
+  AddrSet addresses;
+  std::vector<std::string> interfaces;  // empty: not tied to an interface
+};
+
 struct Policy {
   std::string matrix;         // matrix name
   std::string host;           // the system the firewall protects
@@ -59,6 +79,14 @@ struct Policy {
   bool log_dropped = false;
   std::string log_rate = "10/minute";  // packets per unit, as nftables writes it
   std::string log_prefix = "portmatrix drop: ";
+  std::vector<RowBinding> rows;        // every matrix row, in matrix order
+  std::vector<SystemBinding> systems;  // every system the site gives addresses for
+  std::vector<std::string> interfaces; // the site's host interfaces, in file order
+
+  const RowBinding* find_row(std::string_view id) const;
+  const SystemBinding* find_system(std::string_view name) const;
+  // The system an address belongs to (the most specific prefix wins), or nullptr.
+  const SystemBinding* system_of(const IpAddr& a) const;
 };
 
 }  // namespace portmatrix

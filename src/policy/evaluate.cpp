@@ -1,5 +1,7 @@
 #include "portmatrix/evaluate.hpp"
 
+#include <fmt/format.h>
+
 namespace portmatrix {
 
 std::string_view to_string(Direction d) { return d == Direction::in ? "in" : "out"; }
@@ -67,6 +69,70 @@ Verdict evaluate(const Policy& policy, const Packet& p) {
                             (p.protocol == Protocol::icmpv6 && p.icmp_type == 128);
   if (policy.allow_echo && echo_request) return {Action::accept, Stage::echo, -1, {}};
   return {policy.default_action, Stage::default_, -1, {}};
+}
+
+}  // namespace portmatrix
+
+namespace portmatrix {
+
+const RowBinding* Policy::find_row(std::string_view id) const {
+  for (const auto& r : rows)
+    if (r.id == id) return &r;
+  return nullptr;
+}
+
+const SystemBinding* Policy::find_system(std::string_view system) const {
+  for (const auto& s : systems)
+    if (s.name == system) return &s;
+  return nullptr;
+}
+
+const SystemBinding* Policy::system_of(const IpAddr& a) const {
+  const SystemBinding* best = nullptr;
+  int best_len = -1;
+  for (const auto& s : systems)
+    for (const auto& p : s.addresses.prefixes(a.family))
+      if (p.contains(a) && int(p.len) > best_len) {
+        best = &s;
+        best_len = p.len;
+      }
+  return best;
+}
+
+}  // namespace portmatrix
+
+namespace portmatrix {
+
+Expected<Packet> host_packet(const Policy& policy, const IpAddr& src, std::uint16_t sport, const IpAddr& dst,
+                             std::uint16_t dport, Protocol protocol, std::uint8_t icmp_type) {
+  if (src.family != dst.family) return Error{Error::Kind::input, "source and destination are of different address families"};
+  const bool src_host = src.is_loopback() || policy.host_addresses.contains(src);
+  const bool dst_host = dst.is_loopback() || policy.host_addresses.contains(dst);
+  Packet p;
+  p.src = src;
+  p.dst = dst;
+  p.sport = sport;
+  p.dport = dport;
+  p.protocol = protocol;
+  p.icmp_type = icmp_type;
+  p.ct = CtState::new_;
+  const IpAddr* peer = nullptr;
+  if (src_host && dst_host) {
+    p.direction = Direction::in;
+    p.iface = std::string(kLoopback);
+  } else if (dst_host) {
+    p.direction = Direction::in;
+    peer = &src;
+  } else if (src_host) {
+    p.direction = Direction::out;
+    peer = &dst;
+  } else {
+    return Error{Error::Kind::input, fmt::format("neither {} nor {} is an address of the host '{}'", src.to_string(),
+                                                 dst.to_string(), policy.host)};
+  }
+  if (peer)
+    if (const SystemBinding* sys = policy.system_of(*peer); sys && !sys->interfaces.empty()) p.iface = sys->interfaces.front();
+  return p;
 }
 
 }  // namespace portmatrix

@@ -142,9 +142,8 @@ std::vector<LintFinding> lint_matrix(const Matrix& m, const LintOptions& opt) {
         add("duplicate-row", Severity::warning, &b, fmt::format("repeats row '{}' (same systems, ports and protocols)", a.id));
         continue;
       }
-      bool proto_overlap = !a.protocols.unknown() && !b.protocols.unknown() &&
-                           std::any_of(a.protocols.list().begin(), a.protocols.list().end(),
-                                       [&](Protocol p) { return b.protocols.has(p); });
+      const auto a_protocols = a.protocols.list();
+      bool proto_overlap = std::any_of(a_protocols.begin(), a_protocols.end(), [&](Protocol p) { return b.protocols.has(p); });
       if (overlap(a.sources, b.sources) && overlap(a.destinations, b.destinations) && proto_overlap &&
           a.destination_ports.ports.overlaps(b.destination_ports.ports))
         add("overlapping-rows", Severity::warning, &b,

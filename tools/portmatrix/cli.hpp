@@ -53,3 +53,14 @@ CLI::Option* add_format_option(CLI::App* sub, std::string& format, std::vector<s
 std::optional<portmatrix::Matrix> load_matrix_arg(const std::string& name_or_path);
 
 }  // namespace pmcli
+
+#include "portmatrix/site.hpp"
+
+namespace pmcli {
+
+// Adds --matrix and --site for commands that work on a bound policy.
+void add_policy_options(CLI::App* sub, std::string& matrix, std::string& site);
+// Loads and binds matrix and site, printing diagnostics; nullopt on error.
+std::optional<portmatrix::LoadedPolicy> load_policy_args(const std::string& matrix, const std::string& site);
+
+}  // namespace pmcli

@@ -22,3 +22,18 @@ std::optional<portmatrix::Matrix> load_matrix_arg(const std::string& name_or_pat
 }
 
 }  // namespace pmcli
+
+namespace pmcli {
+
+void add_policy_options(CLI::App* sub, std::string& matrix, std::string& site) {
+  sub->add_option("-m,--matrix", matrix, "Bundled matrix name or YAML file (default: the site's matrix, else cms-r20)");
+  sub->add_option("-s,--site", site, "Site file (default: the bundled example site of the matrix)");
+}
+
+std::optional<portmatrix::LoadedPolicy> load_policy_args(const std::string& matrix, const std::string& site) {
+  auto lp = portmatrix::load_policy(matrix, site);
+  print_diags(lp.diags);
+  return std::move(lp.value);
+}
+
+}  // namespace pmcli

@@ -1,0 +1,63 @@
+// Backends render the Policy IR for one firewall target. Each declares what it
+// can express; the base class checks a policy against that before rendering and
+// reports every rule it cannot render exactly, by matrix row. Nothing is dropped
+// silently. To add a target: one file in src/backends/, one row in registry.cpp,
+// one folder of golden tests under tests/golden/<target>/.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "portmatrix/diag.hpp"
+#include "portmatrix/policy.hpp"
+
+namespace portmatrix {
+
+// What a target can express.
+struct Capabilities {
+  bool host = true;         // filters the host's own traffic (input/output), not traffic between zones
+  bool loopback = true;     // can tell loopback traffic apart
+  bool interfaces = true;   // can match the interface a packet uses
+  bool ipv6 = true;
+  bool reject = true;       // can answer with TCP reset / ICMP unreachable
+  bool logging = true;
+  bool stateful = true;     // tracks connections (replies pass without rules of their own)
+  bool icmp = true;         // can match ICMP / ICMPv6
+};
+
+// One generated file.
+struct Artifact {
+  std::string name;     // suggested file name, e.g. "portmatrix.nft"
+  std::string content;
+};
+
+struct Rendered {
+  std::vector<Artifact> files;
+  Diagnostics warnings;  // approximations, each naming the row
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;     // the --target name
+  virtual std::string_view summary() const = 0;  // one line for --list-targets
+  virtual Capabilities capabilities() const = 0;
+
+  // Reports, by row, everything in the policy this target cannot express exactly.
+  Diagnostics check(const Policy& p) const;
+  // check() then render(); the warnings of both are in the result.
+  Rendered compile(const Policy& p) const;
+
+ protected:
+  virtual Rendered render(const Policy& p) const = 0;
+};
+
+// Every registered backend, in registry order.
+const std::vector<const Backend*>& backends();
+const Backend* find_backend(std::string_view name);
+
+// A name safe to place in generated configuration: characters outside
+// [A-Za-z0-9._:/-] become '_', and the result is at most max_len bytes.
+std::string config_token(std::string_view text, std::size_t max_len = 64);
+
+}  // namespace portmatrix

@@ -1,0 +1,170 @@
+#include "portmatrix/matrix_io.hpp"
+
+#include <gtest/gtest.h>
+
+#include "portmatrix/bundled.hpp"
+
+using namespace portmatrix;
+
+namespace {
+Matrix bundled_cms() {
+  auto p = load_matrix("cms-r20");
+  for (const auto& d : p.diags.items()) ADD_FAILURE() << d.format();
+  EXPECT_TRUE(p.value);
+  return *p.value;
+}
+
+std::string first_error(const Parsed<Matrix>& p) {
+  for (const auto& d : p.diags.items())
+    if (d.severity == Severity::error) return d.format();
+  return "";
+}
+
+const char* kMinimal = R"(portmatrix: 1
+name: t
+systems:
+  - name: A
+  - name: B
+flows:
+  - id: f
+    sources: [A]
+    destinations: [B]
+    destination_ports: [22]
+    protocols: [tcp]
+)";
+}  // namespace
+
+TEST(MatrixIo, BundledCmsR20HasTheDocumentsRows) {
+  Matrix m = bundled_cms();
+  EXPECT_EQ(m.name, "cms-r20");
+  ASSERT_EQ(m.flows.size(), 15u);
+  ASSERT_EQ(m.notes.size(), 6u);
+  const char* ids[] = {"ssh", "telnet", "weblm", "web-internal", "web", "odbc-jdbc", "netbackup", "spi",
+                       "ntp", "snmp-trap", "hp-printers", "ha-sync", "ech", "rt-connectors", "hist-connectors"};
+  for (std::size_t i = 0; i < 15; ++i) EXPECT_EQ(m.flows[i].id, ids[i]);
+  const Flow* telnet = m.find_flow("telnet");
+  EXPECT_EQ(telnet->when_firewalled, FirewallAction::localhost_only);
+  EXPECT_EQ(telnet->destination_ports.ports, PortSet::single(23));
+  const Flow* web_internal = m.find_flow("web-internal");
+  EXPECT_TRUE(web_internal->protocols.unknown());
+  EXPECT_EQ(web_internal->when_firewalled, FirewallAction::closed);
+  const Flow* spi = m.find_flow("spi");
+  EXPECT_TRUE(spi->destination_ports.configurable);
+  EXPECT_EQ(spi->destination_ports.ports, PortSet({{5001, 64500}}));
+  const Flow* ha = m.find_flow("ha-sync");
+  EXPECT_TRUE(ha->symmetric);
+  EXPECT_TRUE(ha->addon);
+  EXPECT_EQ(ha->source_ports.ports, PortSet({{3077, 3079}}));
+  EXPECT_FALSE(ha->source_ports.ephemeral);
+  const Flow* ech = m.find_flow("ech");
+  EXPECT_TRUE(ech->source_ports.ephemeral);
+  EXPECT_TRUE(ech->source_ports.ports.contains(22));
+  const Flow* hp = m.find_flow("hp-printers");
+  EXPECT_TRUE(hp->protocols.has(Protocol::tcp));
+  EXPECT_TRUE(hp->protocols.has(Protocol::udp));
+  EXPECT_EQ(m.find_flow("snmp-trap")->destinations, (std::vector<std::string>{"SNMP NMS", "SAL Gateway"}));
+  EXPECT_EQ(m.find_flow("rt-connectors")->notes, (std::vector<int>{2, 4}));
+  int addons = 0;
+  for (const auto& f : m.flows) addons += f.addon;
+  EXPECT_EQ(addons, 5);
+}
+
+TEST(MatrixIo, RoundTripIsLosslessAndStable) {
+  Matrix m = bundled_cms();
+  std::string once = write_matrix_yaml(m);
+  auto back = read_matrix_yaml(once, "roundtrip.yaml");
+  ASSERT_TRUE(back) << first_error(back);
+  ASSERT_EQ(back.value->flows.size(), m.flows.size());
+  for (std::size_t i = 0; i < m.flows.size(); ++i) {
+    EXPECT_TRUE(back.value->flows[i].same_facts(m.flows[i])) << m.flows[i].id;
+    EXPECT_EQ(back.value->flows[i].id, m.flows[i].id);
+    EXPECT_EQ(back.value->flows[i].description, m.flows[i].description);
+  }
+  EXPECT_EQ(back.value->systems, m.systems);
+  EXPECT_EQ(back.value->components, m.components);
+  EXPECT_EQ(back.value->notes, m.notes);
+  EXPECT_EQ(write_matrix_yaml(*back.value), once);
+}
+
+TEST(MatrixIo, HostileStringsRoundTrip) {
+  auto p = read_matrix_yaml(kMinimal, "t.yaml");
+  ASSERT_TRUE(p) << first_error(p);
+  Matrix m = *p.value;
+  const std::string nasty[] = {"yes", "no", "null", "~", "123", "0x1F", "- item", "a: b", "#comment", "'q'", "\"dq\"",
+                               "line1\nline2", "tab\there", "{x}", "[y]", "&anchor", "*alias", "!tag", "%pct", "@at",
+                               "`tick`", "日本語", " leading", "trailing ", ""};
+  for (const auto& s : nasty) {
+    m.flows[0].description = s;
+    m.flows[0].application = s;
+    m.title = s;
+    auto back = read_matrix_yaml(write_matrix_yaml(m), "t.yaml");
+    ASSERT_TRUE(back) << "'" << s << "': " << first_error(back);
+    EXPECT_EQ(back.value->flows[0].description, s);
+    EXPECT_EQ(back.value->flows[0].application, s);
+    EXPECT_EQ(back.value->title, s);
+  }
+}
+
+TEST(MatrixIo, ErrorsCarryLineAndColumn) {
+  std::string text = kMinimal;
+  text += "    colour: blue\n";
+  auto p = read_matrix_yaml(text, "bad.yaml");
+  EXPECT_FALSE(p);
+  EXPECT_EQ(first_error(p).rfind("bad.yaml:12:5: error: flow: unknown key 'colour'", 0), 0u) << first_error(p);
+}
+
+TEST(MatrixIo, ReportsEveryProblemNotJustTheFirst) {
+  std::string text = kMinimal;
+  text.replace(text.find("[22]"), 4, "[70000, 30-20, ssh]");
+  text.replace(text.find("[tcp]"), 5, "[tcp, sctp]");
+  auto p = read_matrix_yaml(text, "bad.yaml");
+  EXPECT_FALSE(p);
+  EXPECT_EQ(p.diags.error_count(), 4u);
+  std::string all;
+  for (const auto& d : p.diags.items()) all += d.format() + "\n";
+  EXPECT_NE(all.find("bad.yaml:10:25: error: 'destination_ports': port '70000' is outside 0-65535"), std::string::npos) << all;
+  EXPECT_NE(all.find("reversed port range '30-20'"), std::string::npos) << all;
+  EXPECT_NE(all.find("'ssh' is not a port"), std::string::npos) << all;
+  EXPECT_NE(all.find("unknown protocol 'sctp'"), std::string::npos) << all;
+}
+
+TEST(MatrixIo, LenientValuesBecomeWarnings) {
+  std::string text = kMinimal;
+  text.replace(text.find("[22]"), 4, "[22, 70000]");
+  MatrixReadOptions o;
+  o.lenient_values = true;
+  auto p = read_matrix_yaml(text, "bad.yaml", o);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p.diags.items().size(), 1u);
+  EXPECT_EQ(p.diags.items()[0].code, "port-range");
+  EXPECT_EQ(p.value->flows[0].destination_ports.ports, PortSet::single(22));
+}
+
+TEST(MatrixIo, StructuralErrors) {
+  EXPECT_NE(first_error(read_matrix_yaml("portmatrix: 2\nname: x\nflows: []\n", "v.yaml")).find("version 2"), std::string::npos);
+  EXPECT_NE(first_error(read_matrix_yaml("name: x\nflows: []\n", "v.yaml")).find("missing required key 'portmatrix'"),
+            std::string::npos);
+  EXPECT_NE(first_error(read_matrix_yaml("portmatrix: 1\nname: [x\n", "v.yaml")).find("v.yaml:"), std::string::npos);
+  EXPECT_NE(first_error(read_matrix_yaml("- a\n- b\n", "v.yaml")).find("must be a mapping"), std::string::npos);
+  std::string undeclared = kMinimal;
+  undeclared.replace(undeclared.find("sources: [A]"), 12, "sources: [Z]");
+  EXPECT_NE(first_error(read_matrix_yaml(undeclared, "v.yaml")).find("names system 'Z'"), std::string::npos);
+  std::string dup = std::string(kMinimal) + "  - id: f\n    sources: [A]\n    destinations: [B]\n    destination_ports: [23]\n    protocols: [tcp]\n";
+  EXPECT_NE(first_error(read_matrix_yaml(dup, "v.yaml")).find("flow id 'f' is used twice"), std::string::npos);
+  std::string dupkey = std::string(kMinimal) + "    id: g\n";
+  EXPECT_NE(first_error(read_matrix_yaml(dupkey, "v.yaml")).find("duplicate key 'id'"), std::string::npos);
+}
+
+TEST(MatrixIo, JsonShape) {
+  std::string j = write_matrix_json(bundled_cms());
+  EXPECT_NE(j.find("\"destination_ports\": {\n        \"ranges\": [\n          [\n            5001,\n            64500"),
+            std::string::npos);
+  EXPECT_NE(j.find("\"when_firewalled\": \"localhost-only\""), std::string::npos);
+}
+
+TEST(MatrixIo, LoadMatrixReportsUnknownNames) {
+  auto p = load_matrix("no-such-matrix");
+  EXPECT_FALSE(p);
+  EXPECT_NE(first_error(p).find("bundled: cms-r20"), std::string::npos);
+  EXPECT_EQ(bundled_matrix_names(), std::vector<std::string>{"cms-r20"});
+}
