@@ -18,6 +18,7 @@
 #include "portmatrix/address.hpp"
 #include "portmatrix/diag.hpp"
 #include "portmatrix/model.hpp"
+#include "portmatrix/policy.hpp"
 #include "portmatrix/ports.hpp"
 
 namespace portmatrix::scan {
@@ -154,5 +155,31 @@ struct Report {
 // Scans the ports of one target. Errors are only for failures of the scanner
 // itself (bad options, no sockets); per-port outcomes are in the Report.
 Expected<Report> run(const Target& target, const Options& options);
+
+// The local address the kernel would send probes to the target from (no packet
+// is sent): the scan's source for comparing it with a policy.
+Expected<IpAddr> source_address(const Target& target, const SocketFactory& factory = {});
+
+// --- Comparing a scan with a policy (a separate step: scanning needs no policy) ---
+
+// Whether the host's firewall is expected to be active.
+enum class Firewall { on, off };
+
+// What the policy expects a scan to see on one port.
+struct Expectation {
+  std::optional<PortState> state;  // nullopt: the policy has no expectation for this port
+  std::string row;                 // the matrix row that decides, "" when none does
+};
+
+// The expected state of target:port for a probe from `scanner`. Firewall on: the
+// reference evaluator's verdict for the connection's first packet (accept -> open,
+// reject -> closed, drop -> filtered). Firewall off: every port an enabled row lets
+// peers reach on the host is open (the document: "by default, all ports are open");
+// other ports have no expectation. Error when the target is not the policy's host.
+Expected<Expectation> expect(const Policy& policy, const IpAddr& scanner, const IpAddr& target, Protocol protocol,
+                             std::uint16_t port, Firewall firewall);
+
+// The ports enabled rows let peers reach on the host over `protocol` (port 0 left out).
+PortSet policy_ports(const Policy& policy, Protocol protocol);
 
 }  // namespace portmatrix::scan

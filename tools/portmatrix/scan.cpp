@@ -27,7 +27,13 @@ struct ScanOptions {
   int retries = 2;
   std::string format;
   std::string output;
+  std::string matrix, site;  // comparing with the policy when either is given
+  std::string firewall = "on";
+  std::string source;        // the scan's source address as the policy sees it (default: the local one)
+  bool comparing() const { return !matrix.empty() || !site.empty(); }
 };
+
+constexpr const char* kDefaultPorts = "1-1024";
 
 // One line of the result: what the scan saw and, when comparing, what was expected.
 struct Line {
@@ -64,6 +70,7 @@ std::string render_json(const ScanOptions& o, const ps::Report& rep, const std::
   nlohmann::ordered_json j;
   j["host"] = o.host;
   j["address"] = rep.target.addr.to_string();
+  if (o.comparing()) j["firewall"] = o.firewall;
   auto& results = j["results"] = nlohmann::ordered_json::array();
   std::size_t mismatches = 0;
   for (const auto& l : lines) {
@@ -129,23 +136,66 @@ std::string render_text(const ScanOptions& o, const ps::Report& rep, const std::
   return out;
 }
 
+// The expected state of every scanned port; nullopt (after printing why) on error.
+std::optional<std::vector<Line>> compare(const ScanOptions& o, const portmatrix::Policy& policy,
+                                         const portmatrix::IpAddr& source, const ps::Report& rep) {
+  std::vector<Line> lines;
+  const auto fw = o.firewall == "off" ? ps::Firewall::off : ps::Firewall::on;
+  for (const auto& r : rep.results) {
+    auto e = ps::expect(policy, source, rep.target.addr, r.protocol, r.port, fw);
+    if (!e) {
+      report(e.error());
+      return std::nullopt;
+    }
+    lines.push_back({r, e->state, e->row});
+  }
+  return lines;
+}
+
 int run_scan(const ScanOptions& o) {
   if (o.host.find('/') != std::string::npos) {
     std::cerr << "portmatrix: error: scan takes one host, not a network: '" << o.host << "'\n";
     return kUsage;
   }
-  auto ports = ps::parse_scan_ports(o.ports);
+  const auto protocol = o.udp ? portmatrix::Protocol::udp : portmatrix::Protocol::tcp;
+  std::optional<portmatrix::LoadedPolicy> lp;
+  if (o.comparing()) {
+    lp = load_policy_args(o.matrix, o.site);
+    if (!lp) return kUsage;
+  }
+  auto ports = ps::parse_scan_ports(o.ports.empty() ? kDefaultPorts : o.ports);
   print_diags(ports.diags);
   if (!ports) return kUsage;
+  // By default a comparison also covers every port the policy names for the host.
+  if (lp && o.ports.empty()) ports.value->add(ps::policy_ports(lp->policy, protocol));
   std::optional<portmatrix::Family> family;
   if (o.ipv4) family = portmatrix::Family::ipv4;
   if (o.ipv6) family = portmatrix::Family::ipv6;
   auto target = ps::resolve_target(o.host, family);
   if (!target) return report(target.error());
+  portmatrix::IpAddr source;
+  if (lp) {
+    if (!o.source.empty()) {
+      auto a = portmatrix::parse_ip(o.source);
+      if (!a || a->family != target->addr.family) {
+        std::cerr << fmt::format("portmatrix: error: --source '{}' is not an {} address\n", o.source,
+                                 target->addr.family == portmatrix::Family::ipv4 ? "IPv4" : "IPv6");
+        return kUsage;
+      }
+      source = *a;
+    } else {
+      auto a = ps::source_address(*target);
+      if (!a) return report(a.error());
+      source = *a;
+    }
+    // Checked before scanning, so a wrong host fails in a moment, not after the scan.
+    auto probe = ps::expect(lp->policy, source, target->addr, protocol, 1, ps::Firewall::on);
+    if (!probe) return report(probe.error());
+  }
 
   raise_descriptor_limit();
   ps::Options so;
-  so.protocol = o.udp ? portmatrix::Protocol::udp : portmatrix::Protocol::tcp;
+  so.protocol = protocol;
   so.ports = std::move(*ports.value);
   so.rate = o.rate;
   so.retries = o.retries;
@@ -157,10 +207,14 @@ int run_scan(const ScanOptions& o) {
   if (!rep) return report(rep.error());
 
   std::vector<Line> lines;
-  lines.reserve(rep->results.size());
-  for (const auto& r : rep->results) lines.push_back({r, std::nullopt, {}});
-  const bool comparing = false;
-  const std::string text = o.format == "json" ? render_json(o, *rep, lines) : render_text(o, *rep, lines, comparing);
+  if (lp) {
+    auto compared = compare(o, lp->policy, source, *rep);
+    if (!compared) return kUsage;
+    lines = std::move(*compared);
+  } else {
+    for (const auto& r : rep->results) lines.push_back({r, std::nullopt, {}});
+  }
+  const std::string text = o.format == "json" ? render_json(o, *rep, lines) : render_text(o, *rep, lines, o.comparing());
   if (int rc = emit(o.output, text); rc != kOk) return rc;
   for (const auto& l : lines)
     if (l.mismatch()) return kFindings;
@@ -171,7 +225,8 @@ void setup_scan(CLI::App& app) {
   auto o = std::make_shared<ScanOptions>();
   auto* sub = app.add_subcommand("scan", "Scan one host's TCP or UDP ports (no privileges needed)");
   sub->add_option("host", o->host, "Host name or address to scan (only this one host is probed)")->required();
-  sub->add_option("-p,--ports", o->ports, "Ports: 22,80,8000-8100; '-' for 1-65535")->default_val("1-1024");
+  sub->add_option("-p,--ports", o->ports,
+                  "Ports: 22,80,8000-8100; '-' for 1-65535 (default: 1-1024, plus the policy's ports when comparing)");
   sub->add_flag("-u,--udp", o->udp, "Probe UDP instead of TCP");
   sub->add_flag("-4", o->ipv4, "Use the host's IPv4 address");
   sub->add_flag("-6", o->ipv6, "Use the host's IPv6 address")->excludes("-4");
@@ -182,6 +237,11 @@ void setup_scan(CLI::App& app) {
       ->check(CLI::Range(1, 60000))
       ->capture_default_str();
   sub->add_option("--retries", o->retries, "Extra probes for a silent port")->check(CLI::Range(0, 20))->capture_default_str();
+  add_policy_options(sub, o->matrix, o->site);
+  sub->add_option("--firewall", o->firewall, "Compare with the host's firewall on, or off (every listed port open)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
+  sub->add_option("--source", o->source, "The scan's source address as the host sees it (behind NAT; default: local)");
   add_format_option(sub, o->format, {"text", "json"});
   sub->add_option("-o,--output", o->output, "Write to FILE (atomically) instead of standard output");
   sub->callback([o] { set_exit(run_scan(*o)); });
