@@ -79,6 +79,12 @@ Expected<Target> resolve_target(const std::string& host, std::optional<Family> f
   std::string name = host;
   if (name.size() >= 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
   if (name.empty()) return Error{Error::Kind::input, "empty host name"};
+  // Address literals never go to a resolver.
+  if (auto literal = parse_ip(name)) {
+    if (family && literal->family != *family)
+      return Error{Error::Kind::input, fmt::format("'{}' is not an {} address", host, *family == Family::ipv4 ? "IPv4" : "IPv6")};
+    return Target{*literal, 0};
+  }
   addrinfo hints{};
   hints.ai_family = !family ? AF_UNSPEC : *family == Family::ipv4 ? AF_INET : AF_INET6;
   hints.ai_socktype = SOCK_STREAM;
