@@ -101,12 +101,14 @@ std::string machine() {
 }
 
 std::string version(const std::vector<std::string>& argv) {
+  // masscan prints its version after an empty line and exits with 1.
   auto r = run_command(argv);
-  if (!r || r->exit_code != 0) return "not available";
-  std::string out = r->out.empty() ? r->err : r->out;
-  // masscan prints an empty line first.
-  while (!out.empty() && out.front() == '\n') out.erase(0, 1);
-  return first_line(out);
+  if (!r) return "not available";
+  const std::string out = r->out + r->err;
+  const auto at = out.find("ersion");
+  if (at == std::string::npos) return "not available";
+  const auto start = out.rfind('\n', at);
+  return first_line(out.substr(start == std::string::npos ? 0 : start + 1));
 }
 
 }  // namespace

@@ -317,3 +317,113 @@ TEST_F(ScanLab, ProgressHookCancels) {
 }
 
 }  // namespace
+
+namespace {
+
+// The CMS host of the bundled example site (192.0.2.1 on eth1) with the firewall
+// `portmatrix compile` renders, scanned from an admin terminal (198.51.100.5).
+class CmsLab : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PM_REQUIRE_ROOT();
+    auto s = netns::Namespace::create(netns::unique_name("admin"));
+    ASSERT_TRUE(s) << s.error().message;
+    auto t = netns::Namespace::create(netns::unique_name("cms"));
+    ASSERT_TRUE(t) << t.error().message;
+    admin_ = std::move(*s);
+    cms_ = std::move(*t);
+    ASSERT_FALSE(netns::add_veth(admin_, "pms0", cms_, "eth1"));
+    ASSERT_FALSE(admin_.add_address("pms0", Prefix{*parse_ip("198.51.100.5"), 24}));
+    ASSERT_FALSE(cms_.add_address("eth1", Prefix{*parse_ip("192.0.2.1"), 24}));
+    ASSERT_FALSE(admin_.check({"ip", "route", "add", "192.0.2.1/32", "dev", "pms0"}));
+    ASSERT_FALSE(cms_.check({"ip", "route", "add", "198.51.100.0/24", "dev", "eth1"}));
+    for (std::uint16_t port : {22, 23, 6001, 8443, 50000}) listeners_[port] = bound_socket(cms_, SOCK_STREAM, port);
+  }
+  void TearDown() override {
+    for (auto& [port, fd] : listeners_) ::close(fd);
+  }
+
+  void firewall_on() {
+    auto compiled = run_command({PM_BINARY, "compile", "--site", "cms-site"});
+    ASSERT_TRUE(compiled);
+    ASSERT_EQ(compiled->exit_code, 0) << compiled->err;
+    RunOptions o;
+    o.input = compiled->out;
+    ASSERT_FALSE(cms_.check({"nft", "-f", "-"}, o));
+  }
+
+  // Runs `portmatrix scan` from the admin terminal; returns the exit code and port -> (state, expected, row).
+  struct Seen {
+    std::string state, expected, row;
+  };
+  std::pair<int, std::map<std::uint16_t, Seen>> scan(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {PM_BINARY, "scan", "192.0.2.1", "--site", "cms-site", "--ports", "22,23,6001,8443,50000",
+                                     "--format", "json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = admin_.run(argv);
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    std::map<std::uint16_t, Seen> out;
+    auto j = nlohmann::json::parse(r->out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r->err;
+    if (j.is_discarded()) return {r->exit_code, out};
+    auto str = [](const nlohmann::json& v) { return v.is_null() ? std::string("null") : v.get<std::string>(); };
+    for (const auto& x : j["results"])
+      out[x["port"].get<std::uint16_t>()] = {str(x["state"]), str(x["expected"]), str(x["row"])};
+    return {r->exit_code, out};
+  }
+
+  netns::Namespace admin_, cms_;
+  std::map<std::uint16_t, int> listeners_;
+};
+
+}  // namespace
+
+TEST_F(CmsLab, CompiledFirewallMatchesThePolicy) {
+  firewall_on();
+  auto [rc, seen] = scan({});
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(seen[22].state, "open");
+  EXPECT_EQ(seen[22].row, "ssh");
+  EXPECT_EQ(seen[8443].state, "open");
+  EXPECT_EQ(seen[8443].row, "web");
+  EXPECT_EQ(seen[23].state, "filtered");  // telnet: localhost only
+  EXPECT_EQ(seen[6001].state, "filtered");
+  EXPECT_EQ(seen[6001].row, "web-internal");
+  EXPECT_EQ(seen[50000].state, "filtered");  // odbc-jdbc: only from 203.0.113.30
+  for (auto& [port, s] : seen) EXPECT_EQ(s.state, s.expected) << port;
+}
+
+TEST_F(CmsLab, MissingServiceIsAMismatch) {
+  firewall_on();
+  ::close(listeners_[8443]);
+  listeners_.erase(8443);
+  auto [rc, seen] = scan({});
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(seen[8443].state, "closed");
+  EXPECT_EQ(seen[8443].expected, "open");
+  EXPECT_EQ(seen[22].state, seen[22].expected);
+}
+
+TEST_F(CmsLab, FirewallOffExpectsListedPortsOpen) {
+  auto [rc, seen] = scan({"--firewall", "off"});
+  EXPECT_EQ(rc, 0);
+  for (std::uint16_t port : {22, 23, 6001, 8443, 50000}) {
+    EXPECT_EQ(seen[port].state, "open") << port;
+    EXPECT_EQ(seen[port].expected, "open") << port;
+  }
+  EXPECT_EQ(seen[23].row, "telnet");
+  // The same host with its firewall on is a mismatch against "off" expectations.
+  firewall_on();
+  auto [rc_on, seen_on] = scan({"--firewall", "off"});
+  EXPECT_EQ(rc_on, 1);
+  EXPECT_EQ(seen_on[23].state, "filtered");
+}
+
+TEST_F(CmsLab, UnresolvableNameIsAUsageError) {
+  // Inside the namespace no resolver is reachable, so nothing leaves the machine.
+  auto r = admin_.run({PM_BINARY, "scan", "no-such-host.invalid"});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->exit_code, 2);
+  EXPECT_NE(r->err.find("cannot resolve host 'no-such-host.invalid'"), std::string::npos) << r->err;
+}
