@@ -60,12 +60,13 @@ std::string command_line(const std::vector<std::string>& argv) {
   return s;
 }
 
-Outcome timed(const netns::Namespace& ns, const std::string& tool, std::vector<std::string> argv) {
+Outcome timed(const netns::Namespace& ns, const std::string& tool, std::vector<std::string> argv,
+             std::chrono::milliseconds timeout = std::chrono::minutes(30)) {
   Outcome o;
   o.tool = tool;
   o.command = command_line(argv);
   RunOptions ro;
-  ro.timeout = std::chrono::minutes(30);
+  ro.timeout = timeout;
   std::cerr << "bench_scan: running " << o.command << "\n";
   const auto t0 = std::chrono::steady_clock::now();
   auto r = ns.run(argv, ro);
@@ -80,7 +81,8 @@ Outcome timed(const netns::Namespace& ns, const std::string& tool, std::vector<s
     for (const auto& [key, state] : pmtest::parse_nmap_xml(r->out))
       if (key.first == "tcp") o.states[key.second] = state;
   }
-  if (o.exit_code != 0) o.note = first_line(r->err);
+  if (r->timed_out) o.note = fmt::format("did not exit within {} s and was killed", timeout.count() / 1000);
+  else if (o.exit_code != 0) o.note = first_line(r->err);
   return o;
 }
 
@@ -163,10 +165,14 @@ int main(int argc, char** argv) {
       auto at = link->out.find("link/ether ");
       if (at != std::string::npos) mac = link->out.substr(at + 11, 17);
     }
-    runs.push_back(timed(*s, "masscan",
-                         {"masscan", kTarget, "-p1-65535", "--rate", "100000", "--adapter", "pms0", "--adapter-ip",
-                          "192.0.2.1", "--router-mac", mac, "--wait", "2", "-oX", "-"}));
-    runs.back().note = "masscan reports open ports only: compared on open ports";
+    // masscan 1.3 sometimes never exits after its scan (a thread that does not
+    // stop; upstream issues #144, #476): such a run is killed and tried again.
+    const std::vector<std::string> argv = {"masscan", kTarget,     "-p1-65535", "--rate", "100000", "--adapter", "pms0",
+                                           "--adapter-ip", "192.0.2.1", "--router-mac", mac, "--wait", "2", "-oX", "-"};
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      runs.push_back(timed(*s, "masscan", argv, std::chrono::seconds(60)));
+      if (runs.back().exit_code == 0) break;
+    }
   }
   for (int fd : listeners) ::close(fd);
 
@@ -189,7 +195,7 @@ int main(int argc, char** argv) {
       if (r.tool == "nmap") return r.seconds;
     return 0.0;
   }();
-  bool all_right = true;
+  bool all_right = true;  // every portmatrix and nmap run right, and one masscan run (if any) right
   for (const auto& r : runs) {
     std::size_t wrong = 0;
     std::vector<std::uint16_t> examples;
@@ -207,7 +213,7 @@ int main(int argc, char** argv) {
         if (examples.size() < 5) examples.push_back(port);
       }
     }
-    all_right = all_right && wrong == 0 && r.exit_code == 0;
+    if (r.tool != "masscan") all_right = all_right && wrong == 0 && r.exit_code == 0;
     nlohmann::ordered_json x;
     x["tool"] = r.tool;
     x["command"] = r.command;
@@ -219,11 +225,18 @@ int main(int argc, char** argv) {
     x["speedup_vs_nmap"] = nmap_seconds > 0 ? nmap_seconds / r.seconds : 0;
     if (!r.note.empty()) x["note"] = r.note;
     j["runs"].push_back(x);
-    md += fmt::format("| {} | `{}` | {:.2f} | {} | {} |\n", r.tool, r.command, r.seconds, r.states.size(), wrong);
+    md += fmt::format("| {} | `{}` | {:.2f} | {} | {}{} |\n", r.tool, r.command, r.seconds, r.states.size(), wrong,
+                      r.note.empty() ? "" : " (" + r.note + ")");
   }
-  md += "\nRatios (nmap time / tool time):\n\n";
+  if (have_masscan) {
+    bool masscan_ok = false;
+    for (const auto& x : j["runs"])
+      masscan_ok = masscan_ok || (x["tool"] == "masscan" && x["exit_code"] == 0 && x["states_wrong"] == 0);
+    all_right = all_right && masscan_ok;
+  }
+  md += "\nRatios (nmap time / tool time, completed runs):\n\n";
   for (const auto& x : j["runs"])
-    md += fmt::format("- {} `{}`: {:.1f}x\n", x["tool"].get<std::string>(), x["command"].get<std::string>(),
+    if (x["exit_code"] == 0) md += fmt::format("- {} `{}`: {:.1f}x\n", x["tool"].get<std::string>(), x["command"].get<std::string>(),
                       x["speedup_vs_nmap"].get<double>());
   md += fmt::format("\nVersions: nmap: {}; masscan: {}.\n", j["versions"]["nmap"].get<std::string>(),
                     j["versions"]["masscan"].get<std::string>());

@@ -56,12 +56,14 @@ Verdict tcp_verdict(int err) {
   }
 }
 
-// The state an ICMP error on a UDP probe stands for; nullopt for ICMP messages that
-// say nothing about the port (time exceeded, packet too big, ...).
+// The state an ICMP error queued on a probe socket stands for; nullopt for ICMP
+// messages that say nothing about the port (time exceeded, fragmentation needed,
+// packet too big, ...).
 std::optional<Verdict> icmp_verdict(const sock_extended_err& ee) {
   if (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3) {  // destination unreachable
     switch (ee.ee_code) {
       case 3: return Verdict{ScanState::closed, Reason::port_unreach};
+      case 4: return std::nullopt;  // fragmentation needed: path MTU, not the port
       case 0: return Verdict{ScanState::filtered, Reason::net_unreach};
       case 1: return Verdict{ScanState::filtered, Reason::host_unreach};
       case 9:

@@ -103,6 +103,9 @@ TEST(CliScan, BadOptionsAreUsageErrors) {
   EXPECT_EQ(pm({"scan", "127.0.0.1", "--rate", "0"}).exit_code, 2);
   EXPECT_EQ(pm({"scan", "127.0.0.1", "--retries", "99"}).exit_code, 2);
   EXPECT_EQ(pm({"scan", "127.0.0.1", "--firewall", "maybe"}).exit_code, 2);
+  auto no_policy = pm({"scan", "127.0.0.1", "--firewall", "off"});
+  EXPECT_EQ(no_policy.exit_code, 2);
+  EXPECT_NE(no_policy.err.find("add --site"), std::string::npos) << no_policy.err;
   EXPECT_EQ(pm({"scan"}).exit_code, 2);
   auto help = pm({"scan", "--help"});
   EXPECT_EQ(help.exit_code, 0);

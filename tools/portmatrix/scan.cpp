@@ -28,7 +28,7 @@ struct ScanOptions {
   std::string format;
   std::string output;
   std::string matrix, site;  // comparing with the policy when either is given
-  std::string firewall = "on";
+  std::string firewall;      // "on" (the default) or "off"; only when comparing
   std::string source;        // the scan's source address as the policy sees it (default: the local one)
   bool comparing() const { return !matrix.empty() || !site.empty(); }
 };
@@ -70,7 +70,7 @@ std::string render_json(const ScanOptions& o, const ps::Report& rep, const std::
   nlohmann::ordered_json j;
   j["host"] = o.host;
   j["address"] = rep.target.addr.to_string();
-  if (o.comparing()) j["firewall"] = o.firewall;
+  if (o.comparing()) j["firewall"] = o.firewall.empty() ? "on" : o.firewall;
   auto& results = j["results"] = nlohmann::ordered_json::array();
   std::size_t mismatches = 0;
   for (const auto& l : lines) {
@@ -140,7 +140,7 @@ std::string render_text(const ScanOptions& o, const ps::Report& rep, const std::
 std::optional<std::vector<Line>> compare(const ScanOptions& o, const portmatrix::Policy& policy,
                                          const portmatrix::IpAddr& source, const ps::Report& rep) {
   std::vector<Line> lines;
-  const auto fw = o.firewall == "off" ? ps::Firewall::off : ps::Firewall::on;
+  const auto fw = o.firewall == "off" ? ps::Firewall::off : ps::Firewall::on;  // "" means on
   for (const auto& r : rep.results) {
     auto e = ps::expect(policy, source, rep.target.addr, r.protocol, r.port, fw);
     if (!e) {
@@ -155,6 +155,10 @@ std::optional<std::vector<Line>> compare(const ScanOptions& o, const portmatrix:
 int run_scan(const ScanOptions& o) {
   if (o.host.find('/') != std::string::npos) {
     std::cerr << "portmatrix: error: scan takes one host, not a network: '" << o.host << "'\n";
+    return kUsage;
+  }
+  if (!o.comparing() && (!o.firewall.empty() || !o.source.empty())) {
+    std::cerr << "portmatrix: error: --firewall and --source compare with a policy: add --site (and --matrix)\n";
     return kUsage;
   }
   const auto protocol = o.udp ? portmatrix::Protocol::udp : portmatrix::Protocol::tcp;
@@ -238,9 +242,8 @@ void setup_scan(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--retries", o->retries, "Extra probes for a silent port")->check(CLI::Range(0, 20))->capture_default_str();
   add_policy_options(sub, o->matrix, o->site);
-  sub->add_option("--firewall", o->firewall, "Compare with the host's firewall on, or off (every listed port open)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->capture_default_str();
+  sub->add_option("--firewall", o->firewall, "Compare with the host's firewall on (default), or off (every listed port open)")
+      ->check(CLI::IsMember({"on", "off"}));
   sub->add_option("--source", o->source, "The scan's source address as the host sees it (behind NAT; default: local)");
   add_format_option(sub, o->format, {"text", "json"});
   sub->add_option("-o,--output", o->output, "Write to FILE (atomically) instead of standard output");
