@@ -43,6 +43,11 @@ class Backend {
   virtual std::string_view summary() const = 0;  // one line for --list-targets
   virtual Capabilities capabilities() const = 0;
 
+  // Commands that load the rendered files into the running kernel, one per file
+  // in order, each reading its file on standard input. Empty for targets that are
+  // not Linux host firewalls.
+  virtual std::vector<std::vector<std::string>> load_commands() const { return {}; }
+
   // Reports, by row, everything in the policy this target cannot express exactly.
   Diagnostics check(const Policy& p) const;
   // check() then render(); the warnings of both are in the result.

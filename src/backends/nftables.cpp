@@ -157,6 +157,7 @@ class Nftables final : public Backend {
   std::string_view name() const override { return "nftables"; }
   std::string_view summary() const override { return "nftables ruleset for the host (table inet portmatrix), nft -f"; }
   Capabilities capabilities() const override { return {}; }
+  std::vector<std::vector<std::string>> load_commands() const override { return {{"nft", "-f", "-"}}; }
 
  protected:
   Rendered render(const Policy& p) const override {

@@ -1,0 +1,257 @@
+// `portmatrix firewall` in a network namespace: the real command, the real kernel.
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "portmatrix/backend.hpp"
+#include "portmatrix/fileio.hpp"
+#include "portmatrix/hostfw.hpp"
+#include "portmatrix/netns.hpp"
+#include "portmatrix/site.hpp"
+#include "portmatrix/verify.hpp"
+#include "support/cli.hpp"
+#include "support/testing.hpp"
+
+using namespace portmatrix;
+
+namespace {
+
+// Private state, config and log locations for one test, passed to the CLI by environment.
+class FirewallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) return;
+    char tmpl[] = "/tmp/pmfw-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    paths_.config_dir = dir_ + "/etc";
+    paths_.state_dir = dir_ + "/state";
+    paths_.log_file = dir_ + "/portmatrix.log";
+    ::setenv("PORTMATRIX_CONFIG_DIR", paths_.config_dir.c_str(), 1);
+    ::setenv("PORTMATRIX_STATE_DIR", paths_.state_dir.c_str(), 1);
+    ::setenv("PORTMATRIX_LOG_FILE", paths_.log_file.c_str(), 1);
+    ::unsetenv("SSH_CONNECTION");
+    auto ns = netns::Namespace::create(netns::unique_name("fw"));
+    ASSERT_TRUE(ns) << ns.error().message;
+    ns_ = std::move(*ns);
+  }
+  void TearDown() override {
+    ns_.remove();
+    if (!dir_.empty()) std::system(("rm -rf '" + dir_ + "'").c_str());
+  }
+
+  RunResult pm(std::vector<std::string> args, const netns::Namespace* ns = nullptr) {
+    return pmtest::pm(std::move(args), "", (ns ? *ns : ns_).fd());
+  }
+  std::string ruleset(const netns::Namespace* ns = nullptr) {
+    auto r = (ns ? *ns : ns_).run({"nft", "list", "ruleset"});
+    return r ? r->out : "";
+  }
+  bool own_table(const netns::Namespace* ns = nullptr) { return ruleset(ns).find("table inet portmatrix") != std::string::npos; }
+  std::string state() {
+    auto s = hostfw::load_state(paths_);
+    return s ? s->status : "error";
+  }
+  std::string log() {
+    auto t = read_file(paths_.log_file);
+    return t ? *t : "";
+  }
+
+  std::string dir_;
+  hostfw::Paths paths_;
+  netns::Namespace ns_;
+};
+
+}  // namespace
+
+TEST_F(FirewallTest, EnableThenPortsBehaveAsTheMatrixSays) {
+  PM_REQUIRE_ROOT();
+  auto lp = load_policy("", "cms-site");
+  ASSERT_TRUE(lp);
+  VerifyOptions vo;
+  vo.switch_on = [&](const netns::Namespace& host) -> Status {
+    auto r = pm({"firewall", "enable", "--confirm-timeout", "0"}, &host);
+    if (r.exit_code != 0) return Error{Error::Kind::kernel, r.err};
+    return std::nullopt;
+  };
+  vo.switch_off = [&](const netns::Namespace& host) -> Status {
+    auto r = pm({"firewall", "disable"}, &host);
+    if (r.exit_code != 0) return Error{Error::Kind::kernel, r.err};
+    return std::nullopt;
+  };
+  auto rep = verify_policy(lp.value->policy, *find_backend("nftables"), vo);
+  ASSERT_TRUE(rep) << rep.error().message;
+  EXPECT_TRUE(rep->ok()) << verify_table(*rep);
+  EXPECT_NE(log().find("action=enable"), std::string::npos);
+  EXPECT_NE(log().find("action=disable"), std::string::npos);
+}
+
+TEST_F(FirewallTest, EnableConfirmStatusDisableLeavesOtherTablesAlone) {
+  PM_REQUIRE_ROOT();
+  RunOptions o;
+  o.input = "table ip other {\n set s { type ipv4_addr; elements = { 192.0.2.9 } }\n chain c {\n type filter hook input priority 10; "
+            "policy accept;\n ip saddr @s counter drop\n }\n}\ntable inet mine {\n chain o { type filter hook output priority 5; }\n}\n";
+  ASSERT_FALSE(ns_.check({"nft", "-f", "-"}, o));
+  std::string before = ruleset();
+
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("the firewall is off now"), std::string::npos);
+  EXPECT_TRUE(own_table());
+  EXPECT_EQ(state(), "pending");
+  auto st = pm({"firewall", "status", "--format", "json"});
+  auto j = nlohmann::json::parse(st.out);
+  EXPECT_EQ(j["state"], "pending");
+  EXPECT_EQ(j["matrix"], "cms-r20");
+  EXPECT_GT(j["pending"]["seconds_left"].get<double>(), 20.0);
+  bool ssh_row = false;
+  for (const auto& row : j["rows"]) ssh_row |= row["row"] == "ssh";
+  EXPECT_TRUE(ssh_row);
+
+  r = pm({"firewall", "confirm"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(state(), "on");
+  // Saved for boot, and what is saved loads.
+  struct stat sb {};
+  ASSERT_EQ(::stat(paths_.persisted().c_str(), &sb), 0);
+  EXPECT_FALSE(ns_.check({"nft", "-c", "-f", paths_.persisted()}));
+  EXPECT_EQ(pm({"firewall", "confirm"}).exit_code, 1) << "nothing awaits confirmation";
+
+  // Re-enabling shows a diff against what is applied: no change.
+  r = pm({"firewall", "enable", "--dry-run"});
+  EXPECT_NE(r.out.find("no change"), std::string::npos) << r.out;
+
+  r = pm({"firewall", "disable"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(own_table());
+  EXPECT_EQ(ruleset(), before) << "other tables must stay byte for byte as they were";
+  EXPECT_NE(::stat(paths_.persisted().c_str(), &sb), 0);
+  EXPECT_NE(pm({"firewall", "status"}).out.find("off"), std::string::npos);
+  std::string l = log();
+  EXPECT_NE(l.find("user=root action=enable"), std::string::npos) << l;
+  EXPECT_NE(l.find("action=confirm"), std::string::npos);
+  EXPECT_NE(l.find("action=disable"), std::string::npos);
+}
+
+TEST_F(FirewallTest, NoConfirmRollsBackInTime) {
+  PM_REQUIRE_ROOT();
+  std::string before = ruleset();
+  auto start = std::chrono::steady_clock::now();
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(own_table());
+  while (own_table() && std::chrono::steady_clock::now() - start < std::chrono::seconds(8))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(own_table());
+  EXPECT_LE(took, std::chrono::seconds(2 + 2));
+  EXPECT_EQ(ruleset(), before);
+  EXPECT_EQ(state(), "off");
+  EXPECT_NE(log().find("action=rollback"), std::string::npos);
+}
+
+TEST_F(FirewallTest, RollbackRestoresThePreviousRulesetAfterSigkill) {
+  PM_REQUIRE_ROOT();
+  // A confirmed firewall with every optional row disabled, then a pending change to another one.
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", pmtest::source_path("tests/data/sites/cms-optional-off.yaml")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string confirmed = ruleset();
+  auto child = Child::spawn({PM_BINARY, "firewall", "enable", "--confirm-timeout", "2", "--wait"}, ns_.fd());
+  ASSERT_TRUE(child);
+  auto start = std::chrono::steady_clock::now();
+  while (state() != "pending" && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(state(), "pending");
+  EXPECT_NE(ruleset(), confirmed);
+  child->stop(SIGKILL);
+  while (state() == "pending" && std::chrono::steady_clock::now() - start < std::chrono::seconds(8))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_LE(std::chrono::steady_clock::now() - start, std::chrono::seconds(2 + 2));
+  EXPECT_EQ(state(), "on");
+  // nft prints the restored table as it printed the confirmed one.
+  EXPECT_EQ(ruleset(), confirmed);
+}
+
+TEST_F(FirewallTest, LockoutGuardRefusesUnlessForced) {
+  PM_REQUIRE_ROOT();
+  // 203.0.113.77 is no source of the ssh row when every optional row is off (its SSH clients are 203.0.113.128/25).
+  const std::string site = pmtest::source_path("tests/data/sites/cms-optional-off.yaml");
+  auto r = pm({"firewall", "enable", "--site", site, "--keep", "203.0.113.77"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("203.0.113.77 (--keep) could no longer open tcp connections to port 22"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("row 'ssh'"), std::string::npos) << r.err;
+  EXPECT_FALSE(own_table());
+  ::setenv("SSH_CONNECTION", "203.0.113.77 50022 192.0.2.1 22", 1);
+  r = pm({"firewall", "enable", "--site", site});
+  ::unsetenv("SSH_CONNECTION");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("(SSH_CONNECTION)"), std::string::npos) << r.err;
+  EXPECT_FALSE(own_table());
+  r = pm({"firewall", "enable", "--site", site, "--keep", "203.0.113.200"});
+  EXPECT_EQ(r.exit_code, 0) << r.err << "an SSH client of the site keeps access";
+  ASSERT_EQ(pm({"firewall", "disable"}).exit_code, 0);
+  r = pm({"firewall", "enable", "--site", site, "--keep", "203.0.113.77", "--force", "--confirm-timeout", "0"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(own_table());
+}
+
+TEST_F(FirewallTest, KernelRejectionChangesNothing) {
+  PM_REQUIRE_ROOT();
+  ASSERT_EQ(pm({"firewall", "enable", "--confirm-timeout", "0"}).exit_code, 0);
+  std::string before = ruleset();
+  auto st_before = hostfw::load_state(paths_);
+  auto lp = load_policy("", "cms-site");
+  ASSERT_TRUE(lp);
+  std::string text = find_backend("nftables")->compile(lp.value->policy).files[0].content;
+  // An invalid set element late in the file: the transaction must fail as a whole.
+  auto pos = text.find("elements = { ");
+  ASSERT_NE(pos, std::string::npos);
+  text.insert(pos + 13, "999.0.0.1, ");
+  Status result;
+  Status entered = ns_.enter([&] {
+    hostfw::ApplyRequest req;
+    req.ruleset = text;
+    req.confirm_timeout = std::chrono::seconds(0);
+    auto r = hostfw::apply(paths_, req);
+    if (!r) result = r.error();
+  });
+  ASSERT_FALSE(entered);
+  ASSERT_TRUE(result) << "the kernel accepted an invalid ruleset";
+  EXPECT_EQ(ruleset(), before);
+  EXPECT_EQ(hostfw::load_state(paths_)->hash, st_before->hash);
+}
+
+TEST_F(FirewallTest, AllowDenyPortsEditTheSiteFile) {
+  PM_REQUIRE_ROOT();
+  std::string site = dir_ + "/site.yaml";
+  auto text = read_file(pmtest::source_path("examples/cms-site.yaml"));
+  ASSERT_TRUE(text);
+  ASSERT_FALSE(write_file_atomic(site, *text));
+  auto r = pm({"firewall", "deny", "web", "--site", site, "--confirm-timeout", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto edited = read_file(site);
+  EXPECT_NE(edited->find("  web: {enabled: false}\n"), std::string::npos) << *edited;
+  EXPECT_NE(edited->find("# Example site for the bundled CMS R20 matrix"), std::string::npos) << "comments stay";
+  EXPECT_EQ(ruleset().find("comment \"web\""), std::string::npos);
+  r = pm({"firewall", "ports", "spi", "5001-5004", "--site", site, "--confirm-timeout", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read_file(site)->find("spi: {destination_ports: [5001-5004]}"), std::string::npos) << *read_file(site);
+  EXPECT_NE(ruleset().find("5001-5004"), std::string::npos);
+  // A pending change that is not confirmed puts the site file back too.
+  std::string kept = *read_file(site);
+  r = pm({"firewall", "allow", "web", "--site", site, "--confirm-timeout", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read_file(site)->find("web: {enabled: true}"), std::string::npos);
+  auto start = std::chrono::steady_clock::now();
+  while (state() == "pending" && std::chrono::steady_clock::now() - start < std::chrono::seconds(6))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(*read_file(site), kept);
+  EXPECT_EQ(pm({"firewall", "allow", "nosuchrow", "--site", site}).exit_code, 2);
+  EXPECT_EQ(*read_file(site), kept);
+}

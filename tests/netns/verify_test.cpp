@@ -1,0 +1,147 @@
+// verify end to end: the bundled matrix proven in the kernel with optional rows
+// off and on, IPv4 and IPv6; a broken backend is caught; nothing is left behind.
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <regex>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "backends/backends.hpp"
+#include "portmatrix/site.hpp"
+#include "portmatrix/verify.hpp"
+#include "support/cli.hpp"
+#include "support/testing.hpp"
+
+using namespace portmatrix;
+
+namespace {
+
+std::vector<std::string> our_namespaces(pid_t pid) {
+  std::vector<std::string> out;
+  std::string prefix = "pm" + std::to_string(pid) + "-";
+  if (DIR* d = ::opendir("/run/netns")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).rfind(prefix, 0) == 0) out.push_back(e->d_name);
+    ::closedir(d);
+  }
+  return out;
+}
+
+VerifyReport run(const std::string& site) {
+  auto lp = load_policy("", site);
+  EXPECT_TRUE(lp) << (lp.diags.items().empty() ? "" : lp.diags.items()[0].format());
+  auto rep = verify_policy(lp.value->policy, *find_backend("nftables"));
+  EXPECT_TRUE(rep) << rep.error().message;
+  return *rep;
+}
+
+void expect_proven(const VerifyReport& rep) {
+  EXPECT_TRUE(rep.ok()) << verify_table(rep);
+  bool v4 = false, v6 = false;
+  for (const auto& r : rep.results) {
+    v4 |= r.probe.src.family == Family::ipv4 && r.connected;
+    v6 |= r.probe.src.family == Family::ipv6 && r.connected;
+  }
+  EXPECT_TRUE(v4 && v6) << "both families must carry allowed probes";
+  EXPECT_LT(rep.seconds, 60.0);
+  EXPECT_TRUE(our_namespaces(::getpid()).empty());
+}
+
+// A backend with the bug the best-known generators shipped: the destination
+// port of one row is lost, so the rule opens every port.
+class LosesDestinationPort final : public Backend {
+ public:
+  std::string_view name() const override { return "nftables"; }
+  std::string_view summary() const override { return "broken on purpose"; }
+  Capabilities capabilities() const override { return {}; }
+  std::vector<std::vector<std::string>> load_commands() const override { return {{"nft", "-f", "-"}}; }
+
+ protected:
+  Rendered render(const Policy& p) const override {
+    Rendered r = nftables_backend().compile(p);
+    r.files[0].content = std::regex_replace(r.files[0].content, std::regex("tcp dport 8443 "), "");
+    return r;
+  }
+};
+
+}  // namespace
+
+TEST(Verify, BundledExampleSite) {
+  PM_REQUIRE_ROOT();
+  auto rep = run("cms-site");
+  expect_proven(rep);
+  // The document's exceptions, seen in the kernel.
+  bool telnet_local = false, telnet_remote_blocked = false, internal_closed = false;
+  for (const auto& r : rep.results) {
+    if (r.probe.row == "telnet" && r.probe.kind == "localhost") telnet_local |= r.connected;
+    if (r.probe.row == "telnet" && r.probe.kind == "not-localhost") telnet_remote_blocked |= !r.connected;
+    if (r.probe.row == "web-internal" && r.probe.src.is_loopback()) internal_closed |= !r.connected;
+  }
+  EXPECT_TRUE(telnet_local);
+  EXPECT_TRUE(telnet_remote_blocked);
+  EXPECT_TRUE(internal_closed);
+}
+
+TEST(Verify, OptionalRowsDisabledWithRejectDefault) {
+  PM_REQUIRE_ROOT();
+  auto rep = run(pmtest::source_path("tests/data/sites/cms-optional-off.yaml"));
+  expect_proven(rep);
+  bool refused = false;
+  for (const auto& r : rep.results) refused |= r.detail == "refused";
+  EXPECT_TRUE(refused) << "a reject default answers with resets and port-unreachables";
+}
+
+TEST(Verify, EveryRowEnabled) {
+  PM_REQUIRE_ROOT();
+  auto rep = run(pmtest::source_path("tests/golden/cases/cms-all.yaml"));
+  expect_proven(rep);
+  bool ha_both_ways = false, ha_reverse = false;
+  for (const auto& r : rep.results) {
+    if (r.probe.row == "ha-sync" && r.probe.kind == "allowed") ha_both_ways |= r.connected;
+    if (r.probe.row == "ha-sync" && r.probe.kind == "reverse") ha_reverse |= r.connected;
+  }
+  EXPECT_TRUE(ha_both_ways && ha_reverse);
+}
+
+TEST(Verify, CatchesABackendThatOpensEveryPort) {
+  PM_REQUIRE_ROOT();
+  auto lp = load_policy("", "cms-site");
+  ASSERT_TRUE(lp);
+  LosesDestinationPort broken;
+  auto rep = verify_policy(lp.value->policy, broken);
+  ASSERT_TRUE(rep) << rep.error().message;
+  EXPECT_FALSE(rep->ok());
+  EXPECT_GT(rep->failures, 0u);
+  bool named = false;
+  for (const auto& r : rep->results)
+    if (!r.pass) named |= r.problem.find("the kernel allowed it, the reference evaluator blocks it") != std::string::npos;
+  EXPECT_TRUE(named) << verify_table(*rep);
+  EXPECT_TRUE(our_namespaces(::getpid()).empty());
+}
+
+TEST(Verify, CliExitCodesAndJson) {
+  PM_REQUIRE_ROOT();
+  auto r = pmtest::pm({"verify", "--format", "json", "--no-ipv6"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_GT(j["summary"]["probes"].get<int>(), 50);
+  for (const auto& p : j["probes"]) EXPECT_NE(p["src"].get<std::string>().find('.'), std::string::npos);
+}
+
+TEST(Verify, InterruptedRunLeavesNothingBehind) {
+  PM_REQUIRE_ROOT();
+  auto child = Child::spawn({PM_BINARY, "verify", "--block-timeout", "3000", "--parallel", "2"});
+  ASSERT_TRUE(child);
+  pid_t pid = child->pid();
+  // Wait until its namespaces exist, then interrupt it.
+  for (int i = 0; i < 200 && our_namespaces(pid).size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(our_namespaces(pid).size(), 2u) << "verify did not start";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  child->stop(SIGINT, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(our_namespaces(pid).empty());
+}
