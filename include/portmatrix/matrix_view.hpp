@@ -1,6 +1,7 @@
 // Human views of a matrix: a terminal table, CSV and Markdown.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "portmatrix/model.hpp"
 
@@ -14,5 +15,13 @@ std::string matrix_table(const Matrix& m);
 std::string matrix_csv(const Matrix& m);
 // A Markdown document: the flows table and the notes.
 std::string matrix_markdown(const Matrix& m);
+
+// The columns of matrix_csv() and matrix_markdown(), and one flow's cells in that
+// order, for views that add columns of their own (report.hpp).
+const std::vector<std::string>& matrix_columns();
+std::vector<std::string> matrix_cells(const Flow& f);
+// The Markdown title line of matrix_markdown(), and its notes section ("" without notes).
+std::string markdown_title(const Matrix& m);
+std::string markdown_notes(const Matrix& m);
 
 }  // namespace portmatrix

@@ -25,6 +25,8 @@ std::string csv_field(std::string_view s);
 std::string csv_line(const std::vector<std::string>& fields);
 // A Markdown table cell: '|' and '\' escaped, line breaks turned into <br>.
 std::string markdown_cell(std::string_view s);
+// A Markdown table: the header, the separator line and one line per row, every cell escaped.
+std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 // Replaces control characters (other than tab) with U+FFFD so terminal output cannot be steered.
 std::string printable(std::string_view s);
 

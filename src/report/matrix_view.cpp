@@ -35,11 +35,16 @@ std::string notes_label(const std::vector<int>& n) {
 }
 std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
-const std::vector<std::string> kColumns = {"id",        "source",          "source port", "destination", "destination port",
-                                           "protocol",  "application",     "optional",    "state",       "firewalled",
-                                           "add-on",    "symmetric",       "notes",       "description"};
+}  // namespace
 
-std::vector<std::string> cells(const Flow& f) {
+const std::vector<std::string>& matrix_columns() {
+  static const std::vector<std::string> columns = {
+      "id",       "source",     "source port", "destination", "destination port", "protocol", "application",
+      "optional", "state",      "firewalled",  "add-on",      "symmetric",        "notes",    "description"};
+  return columns;
+}
+
+std::vector<std::string> matrix_cells(const Flow& f) {
   return {f.id,
           join(f.sources, ", "),
           f.source_ports.to_string(),
@@ -55,7 +60,6 @@ std::vector<std::string> cells(const Flow& f) {
           notes_label(f.notes),
           f.description};
 }
-}  // namespace
 
 std::string matrix_table(const Matrix& m) {
   TextTable t({"ID", "SOURCE", "SPORT", "DESTINATION", "DPORT", "PROTO", "APPLICATION", "OPT", "STATE", "FIREWALLED",
@@ -78,27 +82,27 @@ std::string matrix_table(const Matrix& m) {
 }
 
 std::string matrix_csv(const Matrix& m) {
-  std::string out = csv_line(kColumns);
-  for (const auto& f : m.flows) out += csv_line(cells(f));
+  std::string out = csv_line(matrix_columns());
+  for (const auto& f : m.flows) out += csv_line(matrix_cells(f));
+  return out;
+}
+
+std::string markdown_title(const Matrix& m) {
+  return fmt::format("# {}\n", markdown_cell(m.title.empty() ? m.name : m.title));
+}
+
+std::string markdown_notes(const Matrix& m) {
+  if (m.notes.empty()) return "";
+  std::string out = "## Notes\n\n";
+  for (const auto& n : m.notes) out += fmt::format("{}. {}\n", n.id, markdown_cell(n.text));
   return out;
 }
 
 std::string matrix_markdown(const Matrix& m) {
-  std::string out = fmt::format("# {}\n\n", markdown_cell(m.title.empty() ? m.name : m.title));
-  out += "|";
-  for (const auto& c : kColumns) out += " " + c + " |";
-  out += "\n|";
-  for (std::size_t i = 0; i < kColumns.size(); ++i) out += "---|";
-  out += "\n";
-  for (const auto& f : m.flows) {
-    out += "|";
-    for (const auto& c : cells(f)) out += " " + markdown_cell(c) + " |";
-    out += "\n";
-  }
-  if (!m.notes.empty()) {
-    out += "\n## Notes\n\n";
-    for (const auto& n : m.notes) out += fmt::format("{}. {}\n", n.id, markdown_cell(n.text));
-  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& f : m.flows) rows.push_back(matrix_cells(f));
+  std::string out = markdown_title(m) + "\n" + markdown_table(matrix_columns(), rows);
+  if (!m.notes.empty()) out += "\n" + markdown_notes(m);
   return out;
 }
 

@@ -67,6 +67,8 @@ std::string markdown_cell(std::string_view s) {
       out += "<br>";
     } else if (c == '\n') {
       out += "<br>";
+    } else if (c == '&') {
+      out += "&amp;";  // else "&lt;" in the text would show as "<"
     } else if (c == '<') {
       out += "&lt;";
     } else if (c == '>') {
@@ -74,6 +76,20 @@ std::string markdown_cell(std::string_view s) {
     } else {
       out += c;
     }
+  }
+  return out;
+}
+
+std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::string out = "|";
+  for (const auto& h : header) out += " " + markdown_cell(h) + " |";
+  out += "\n|";
+  for (std::size_t i = 0; i < header.size(); ++i) out += "---|";
+  out += "\n";
+  for (const auto& row : rows) {
+    out += "|";
+    for (const auto& c : row) out += " " + markdown_cell(c) + " |";
+    out += "\n";
   }
   return out;
 }
