@@ -29,6 +29,7 @@ Document read_csv_layout(std::string_view text, std::string_view file, Diagnosti
   while (i < text.size()) {
     Record r;
     r.kind = Record::Kind::row;
+    r.prose_if_single = true;
     r.loc = {f, line, 1};
     while (true) {  // one cell per iteration
       Cell cell;

@@ -27,6 +27,9 @@ struct Record {
   std::string text;         // text records: the line, without its line ending
   std::vector<Cell> cells;  // row records
   SourceLoc loc;            // where the record starts (column 1)
+  // A row whose only non-empty cell is the first is a line of prose (CSV: a
+  // spreadsheet holds text that way). Text and Markdown rows are always rows.
+  bool prose_if_single = false;
 };
 
 struct Document {

@@ -1,6 +1,8 @@
 // Public entry point of the importer: layout detection and dispatch.
 #include "portmatrix/import.hpp"
 
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "io/import/document.hpp"
@@ -49,6 +51,53 @@ bool is_markdown_separator(std::string_view l) {
   return cells >= 2;
 }
 
+// The length of the valid UTF-8 sequence at s[i] that is not a control character, or 0.
+std::size_t text_char(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned c = b(0);
+  if (c == '\t' || c == '\n' || c == '\r') return 1;
+  if (c < 0x20 || c == 0x7F) return 0;
+  if (c < 0x80) return 1;
+  std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
+  std::uint32_t cp = c & (0xFF >> (n + 1));
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3F);
+  }
+  bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
+  bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
+  bool c1_control = cp >= 0x80 && cp <= 0x9F;
+  if (overlong || surrogate || c1_control || cp > 0x10FFFF) return 0;
+  return n;
+}
+
+// Input must be UTF-8 text: bytes that are not (invalid sequences, control
+// characters other than tab and line ends) would not survive into the YAML
+// matrix unchanged, so they are errors, reported at the first one on each line.
+void check_text(std::string_view s, const std::string& file, Diagnostics& diags) {
+  constexpr int kMaxReports = 20;
+  int line = 1, col = 1, reported_line = 0, reports = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = text_char(s, i);
+    if (n == 0) {
+      if (reported_line != line && reports++ < kMaxReports)
+        diags.error({file, line, col}, fmt::format("byte 0x{:02X} is not UTF-8 text (a control character or an "
+                                                   "invalid UTF-8 sequence)",
+                                                   static_cast<unsigned char>(s[i])));
+      reported_line = line;
+      n = 1;
+    }
+    if (s[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      col += int(n);
+    }
+    i += n;
+  }
+}
+
 }  // namespace
 
 std::optional<ImportFormat> detect_import_format(std::string_view text, std::string_view file) {
@@ -72,6 +121,8 @@ Parsed<Matrix> import_table(std::string_view text, std::string_view file, Import
                             const ImportOptions& options) {
   Parsed<Matrix> out;
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  check_text(text, std::string(file), out.diags);
+  if (out.diags.has_errors()) return out;
   if (format == ImportFormat::automatic) {
     auto detected = detect_import_format(text, file);
     if (!detected) {

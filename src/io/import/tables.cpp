@@ -57,13 +57,13 @@ std::size_t non_empty_cells(const Record& r) {
   return n;
 }
 
-// A record read as a line of prose: a text record, or a row whose only
-// non-empty cell is the first (how a spreadsheet holds a line of text).
+// A record read as a line of prose: a text record, a row with no content (a
+// blank line), or a CSV row whose only non-empty cell is the first.
 std::optional<std::string> text_of(const Record& r) {
   if (r.kind == Record::Kind::text) return std::string(trim(r.text));
   std::size_t n = non_empty_cells(r);
   if (n == 0) return std::string();
-  if (n == 1 && !trim(r.cells[0].text).empty()) return std::string(trim(r.cells[0].text));
+  if (n == 1 && r.prose_if_single && !trim(r.cells[0].text).empty()) return std::string(trim(r.cells[0].text));
   return std::nullopt;
 }
 

@@ -211,3 +211,17 @@ TEST(ImportText, ProseEndsTheTable) {
   EXPECT_EQ(p.value->flows.size(), 1u);
   EXPECT_EQ(first(p.diags, Severity::warning).substr(0, 9), "t.txt:5:1");
 }
+
+TEST(ImportText, InputMustBeUtf8Text) {
+  // Found by fuzz_import: such bytes came out of the YAML writer changed (tests/regression/import/).
+  auto p = import_table(kHeader + "A\tEphemeral\tB\xdfo\t22\tTCP\tNo\tOpen\tx\nC\x01\tEphemeral\n", "t.txt",
+                        ImportFormat::text);
+  EXPECT_FALSE(p);
+  ASSERT_EQ(p.diags.items().size(), 2u);
+  EXPECT_EQ(p.diags.items()[0].format(),
+            "t.txt:3:14: error: byte 0xDF is not UTF-8 text (a control character or an invalid UTF-8 sequence)");
+  EXPECT_EQ(p.diags.items()[1].loc.line, 4);
+  EXPECT_EQ(p.diags.items()[1].loc.column, 2);
+  // Valid multi-byte text (an en dash, a BOM at the start) is fine.
+  EXPECT_TRUE(import_table("\xEF\xBB\xBF" + kHeader + "A\tEphemeral\tB\t5001\u20135002\tTCP\tNo\tOpen\tx\n", "t.txt"));
+}
