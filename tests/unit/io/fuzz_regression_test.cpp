@@ -42,3 +42,13 @@ TEST(FuzzRegression, Import) {
 TEST(FuzzRegression, MatrixYaml) {
   for (const auto& f : inputs("matrix_yaml")) EXPECT_EQ(pmfuzz::matrix_yaml_one(slurp(f)), "") << f;
 }
+
+// Found by fuzz_matrix_yaml: a port map without 'ports' threw YAML::InvalidNode
+// out of read_matrix_yaml instead of reporting the missing key.
+TEST(FuzzRegression, PortSpecMapWithoutPortsIsAnError) {
+  auto text = slurp(pmtest::source_path("tests/regression/matrix_yaml/port-spec-map-without-ports.yaml"));
+  auto parsed = portmatrix::read_matrix_yaml(text, "m.yaml");
+  EXPECT_FALSE(parsed);
+  ASSERT_EQ(parsed.diags.items().size(), 1u);
+  EXPECT_EQ(parsed.diags.items()[0].format(), "m.yaml:8:24: error: destination_ports: missing required key 'ports'");
+}
