@@ -1,8 +1,6 @@
 // The Markdown layout: pipe tables ("| a | b |" rows, a "|---|---|" separator
 // under the header row); every other line is prose. Cells are unescaped as
 // markdown_cell() escapes them: "\|" is a pipe, "<br>" a line break.
-#include <fmt/format.h>
-
 #include "io/import/document.hpp"
 #include "io/import/util.hpp"
 

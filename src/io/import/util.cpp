@@ -84,25 +84,6 @@ std::string slug(std::string_view s) {
   return out;
 }
 
-std::string ascii_dashes(std::string_view s) {
-  // U+2013 EN DASH, U+2014 EM DASH, U+2212 MINUS SIGN, in UTF-8.
-  static constexpr std::string_view kDashes[] = {"\xE2\x80\x93", "\xE2\x80\x94", "\xE2\x88\x92"};
-  std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    bool replaced = false;
-    for (auto d : kDashes) {
-      if (s.substr(i, d.size()) == d) {
-        out += '-';
-        i += d.size();
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) out += s[i++];
-  }
-  return out;
-}
-
 SourceLoc loc_in(const Cell& cell, std::size_t offset) {
   SourceLoc l = cell.loc;
   if (l.line == 0) return l;

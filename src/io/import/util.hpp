@@ -21,7 +21,5 @@ std::vector<std::string> words(std::string_view s);
 std::vector<std::string_view> split(std::string_view s, char sep);
 // Lower-case, ASCII letters and digits kept, every other run becomes one '-'.
 std::string slug(std::string_view s);
-// Replaces the dashes vendors type in ranges (en dash, em dash, minus sign) with '-'.
-std::string ascii_dashes(std::string_view s);
 
 }  // namespace portmatrix::importer
