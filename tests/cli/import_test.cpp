@@ -121,8 +121,9 @@ TEST(CliImport, UsageErrors) {
   ScratchDir dir;
   std::string in = dir.write("t.txt", kTable);
   EXPECT_EQ(run_cli("import --alias nonsense '" + in + "'").exit_code, 2);
-  auto aliased = run_cli("import --alias 'Client=Browser' '" + in + "'");
-  EXPECT_EQ(aliased.exit_code, 0);
+  auto aliased = run_cli("import --alias 'Client=Browser' --alias 'Server=Web server' '" + in + "'");
+  EXPECT_EQ(aliased.exit_code, 0) << aliased.err;
   EXPECT_NE(aliased.out.find("sources: [Browser]"), std::string::npos) << aliased.out;
+  EXPECT_NE(aliased.out.find("destinations: [Web server]"), std::string::npos) << aliased.out;
   EXPECT_EQ(run_cli("import --help").exit_code, 0);
 }

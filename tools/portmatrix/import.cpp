@@ -54,7 +54,10 @@ void setup_import(CLI::App& app) {
   sub->add_flag("--strict", o->strict, "Treat every warning as an error (exit 2)");
   sub->add_option("--name", o->name, "Matrix name (default: from the file name)");
   sub->add_option("--title", o->title, "Matrix title (default: the document's title heading)");
-  sub->add_option("--alias", o->aliases, "Map a system name as written to a system, FROM=TO (repeatable)");
+  // One value per --alias, so an alias never swallows FILE.
+  sub->add_option("--alias", o->aliases, "Map a system name as written to a system, FROM=TO (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   sub->callback([o] { set_exit(run_import(*o)); });
 }
 
