@@ -225,7 +225,10 @@ class Interpreter {
           case State::skip: break;
           case State::components: read_component(r); break;
           case State::notes:
-            if (!read_note_row(r)) state_ = State::none, stray_row(r);
+            if (!read_note_row(r)) {
+              state_ = State::none;
+              stray_row(r);
+            }
             break;
           case State::none: stray_row(r); break;
         }
@@ -472,7 +475,10 @@ class Interpreter {
     std::string product;
     int most = 0;
     for (const auto& s : order)
-      if (uses[s] > most) most = uses[s], product = s;
+      if (uses[s] > most) {
+        most = uses[s];
+        product = s;
+      }
     std::set<std::string> taken;
     for (auto& row : rows_) {
       Flow& f = row.flow;
