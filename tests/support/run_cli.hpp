@@ -1,21 +1,15 @@
-// Runs the portmatrix binary for CLI tests and captures its output.
+// Runs the portmatrix binary with shell-quoted arguments (for tests that build
+// command lines as text), through the same runner as support/cli.hpp.
 #pragma once
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "support/cli.hpp"
+
 namespace pmtest {
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;  // standard output
-  std::string err;  // standard error
-};
+using CliResult = portmatrix::RunResult;
 
 inline std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -26,19 +20,11 @@ inline std::string read_all(const std::string& path) {
 
 // Runs `PM_BINARY args` through /bin/sh (args are shell words, quoted by the caller).
 inline CliResult run_cli(const std::string& args, const std::string& stdin_path = "/dev/null") {
-  char dir[] = "/tmp/pm-cli-XXXXXX";
-  CliResult r;
-  if (!::mkdtemp(dir)) return r;
-  std::string out = std::string(dir) + "/out", err = std::string(dir) + "/err";
-  std::string cmd = std::string("'") + PM_BINARY + "' " + args + " <'" + stdin_path + "' >'" + out + "' 2>'" + err + "'";
-  int status = std::system(cmd.c_str());
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_all(out);
-  r.err = read_all(err);
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  ::rmdir(dir);
-  return r;
+  portmatrix::RunOptions o;
+  o.timeout = std::chrono::milliseconds(300000);
+  auto r = portmatrix::run_command({"/bin/sh", "-c", std::string("'") + PM_BINARY + "' " + args + " <'" + stdin_path + "'"}, o);
+  if (!r) return portmatrix::RunResult{-1, false, "", r.error().message};
+  return *r;
 }
 
 }  // namespace pmtest
