@@ -95,12 +95,11 @@ inline Bytes ipv6(const char* src, const char* dst, std::uint8_t next, const Byt
 
 // A generic extension header (hop-by-hop 0, routing 43, destination options 60) of 8*(units+1) bytes.
 inline Bytes ext(std::uint8_t next, std::uint8_t units = 0) {
-  Bytes b{next, units};
-  b.resize(8 * (units + 1u), 0);
-  if (b.size() > 2) {
-    b[2] = 1;  // PadN option covering the rest
-    b[3] = static_cast<std::uint8_t>(b.size() - 4);
-  }
+  Bytes b(8 * (units + 1u), 0);
+  b[0] = next;
+  b[1] = units;
+  b[2] = 1;  // PadN option covering the rest
+  b[3] = static_cast<std::uint8_t>(b.size() - 4);
   return b;
 }
 inline Bytes ext_fragment(std::uint8_t next, std::uint16_t offset8, bool more, std::uint32_t id) {
@@ -111,10 +110,11 @@ inline Bytes ext_fragment(std::uint8_t next, std::uint16_t offset8, bool more, s
 }
 // Authentication header with a 12-byte ICV: (len + 2) * 4 = 24 bytes.
 inline Bytes ext_ah(std::uint8_t next) {
-  Bytes b{next, 4, 0, 0};
-  put32(b, 0x1000);  // SPI
-  put32(b, 1);       // sequence
-  b.resize(24, 0);
+  Bytes b(24, 0);
+  b[0] = next;
+  b[1] = 4;
+  b[7] = 0x10;  // SPI
+  b[11] = 1;    // sequence
   return b;
 }
 

@@ -139,7 +139,8 @@ void Decoder::decode(std::uint16_t linktype, const std::uint8_t* data, std::uint
       a = decode::tcp(l4, l4_avail, l4_wire, false, out.key, out.tcp_flags, hl);
       break;
     case ipproto::udp:
-      a = decode::udp(l4, l4_avail, l4_wire, false, out.key);
+      // A first fragment's UDP length counts the whole datagram, not this fragment.
+      a = decode::udp(l4, l4_avail, info.first_fragment ? 0xffff : l4_wire, false, out.key);
       hl = 8;
       break;
     case ipproto::icmp:
