@@ -10,6 +10,8 @@
 //   PM_BENCH_CONNECTIONS  distinct connections for the memory check (default 10000000; 0 skips)
 //   PM_BENCH_PEERS        0 skips tcpdump and tshark
 //   PM_BENCH_COLD         1 evicts the file from the page cache before every run
+//   PM_BENCH_KEEP         1 keeps the mixed capture (its path is printed)
+//   PM_BENCH_FILE         use this capture instead of generating one (kept)
 // Results (and ratios) are printed at the end; see docs/performance.md.
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -173,27 +175,45 @@ void generate_distinct(const std::string& path, std::uint64_t connections) {
 }
 
 struct Result {
-  double seconds = 0;
+  double seconds = 0;  // wall clock
+  double cpu = 0;      // user + system CPU of this process and its children
   std::uint64_t bytes = 0, packets = 0;
 };
 std::map<std::string, Result> g_results;
 std::string g_mixed;
 bool g_cold = false;
 
-void record(benchmark::State& state, const std::string& name, double secs, std::uint64_t bytes, std::uint64_t packets) {
-  state.SetIterationTime(secs);
-  state.counters["MB/s"] = benchmark::Counter(double(bytes) / 1e6 / secs);
-  state.counters["Mpkt/s"] = benchmark::Counter(double(packets) / 1e6 / secs);
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+
+void record(benchmark::State& state, const std::string& name, Timing t, std::uint64_t bytes, std::uint64_t packets) {
+  state.SetIterationTime(t.wall);
+  state.counters["MB/s"] = benchmark::Counter(double(bytes) / 1e6 / t.wall);
+  state.counters["Mpkt/s"] = benchmark::Counter(double(packets) / 1e6 / t.wall);
+  state.counters["cpu_s"] = benchmark::Counter(t.cpu);
   auto& r = g_results[name];
-  if (r.seconds == 0 || secs < r.seconds) r = {secs, bytes, packets};  // best of the repetitions
+  if (r.seconds == 0 || t.wall < r.seconds) r = {t.wall, t.cpu, bytes, packets};  // best of the repetitions
 }
 
+double cpu_seconds() {
+  double s = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage ru{};
+    ::getrusage(who, &ru);
+    s += double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  }
+  return s;
+}
+
+// Times f in wall clock and CPU (the machine may be shared: CPU time is the steadier measure).
 template <class F>
-double timed(F&& f) {
+Timing timed(F&& f) {
   if (g_cold) drop_from_cache(g_mixed);
+  double c0 = cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
   f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), cpu_seconds() - c0};
 }
 
 std::uint64_t g_packets = 0;  // packets in the mixed capture (counted by the reader run)
@@ -202,7 +222,7 @@ void BM_ReadOnlyLoop(benchmark::State& state) {
   std::vector<char> buf(4u << 20);
   for (auto _ : state) {
     std::uint64_t total = 0;
-    double s = timed([&] {
+    Timing s = timed([&] {
       int fd = ::open(g_mixed.c_str(), O_RDONLY);
       ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
       ssize_t got;
@@ -217,7 +237,7 @@ void BM_ReadOnlyLoop(benchmark::State& state) {
 void BM_ReaderOnly(benchmark::State& state) {
   for (auto _ : state) {
     std::uint64_t frames = 0, bytes = 0;
-    double s = timed([&] {
+    Timing s = timed([&] {
       auto r = CaptureReader::open(g_mixed);
       Frame f;
       while (r->next(f)) ++frames;
@@ -232,7 +252,7 @@ void BM_Replay(benchmark::State& state) {
   for (auto _ : state) {
     std::uint64_t conns = 0;
     Expected<EngineReport> rep = Error{};
-    double s = timed([&] { rep = track_captures({g_mixed}, {}, [&](const Connection&) { ++conns; }); });
+    Timing s = timed([&] { rep = track_captures({g_mixed}, {}, [&](const Connection&) { ++conns; }); });
     if (!rep) state.SkipWithError(rep.error().message.c_str());
     state.counters["connections"] = double(conns);
     record(state, "replay (read+decode+conntrack)", s, rep->captures[0].stats.file_bytes, rep->decoder.packets);
@@ -242,13 +262,16 @@ void BM_Replay(benchmark::State& state) {
 void run_peer(benchmark::State& state, const std::string& name, const std::string& cmd) {
   for (auto _ : state) {
     int rc = 0;
-    double s = timed([&] { rc = std::system(cmd.c_str()); });
+    Timing s = timed([&] { rc = std::system(cmd.c_str()); });
     if (rc != 0) state.SkipWithError((name + " failed").c_str());
     record(state, name, s, file_size(g_mixed), g_packets);
   }
 }
+// -S (absolute sequence numbers): by default tcpdump keeps every TCP connection in
+// a small chained hash table for relative sequence numbers, which degrades to a
+// linear scan with many connections (about 80 us per packet on this capture).
 void BM_TcpdumpR(benchmark::State& state) {
-  run_peer(state, "tcpdump -r", "tcpdump -n -r " + g_mixed + " >/dev/null 2>&1");
+  run_peer(state, "tcpdump -r", "tcpdump -n -S -r " + g_mixed + " >/dev/null 2>&1");
 }
 void BM_TsharkR(benchmark::State& state) {
   run_peer(state, "tshark -r", "tshark -n -r " + g_mixed + " >/dev/null 2>&1");
@@ -297,10 +320,15 @@ int main(int argc, char** argv) {
   std::uint64_t connections = env_u64("PM_BENCH_CONNECTIONS", 10'000'000);
   bool peers = env_u64("PM_BENCH_PEERS", 1) != 0;
   g_cold = env_u64("PM_BENCH_COLD", 0) != 0;
-  g_mixed = tmp_dir() + "/pm_bench_mixed_" + std::to_string(::getpid()) + ".pcap";
-
-  std::printf("generating %llu MB of mixed small packets in %s...\n", static_cast<unsigned long long>(mb), g_mixed.c_str());
-  generate_mixed(g_mixed, mb << 20);
+  const char* given = std::getenv("PM_BENCH_FILE");
+  bool keep = env_u64("PM_BENCH_KEEP", 0) != 0 || (given && *given);
+  if (given && *given) {
+    g_mixed = given;
+  } else {
+    g_mixed = tmp_dir() + "/pm_bench_mixed_" + std::to_string(::getpid()) + ".pcap";
+    std::printf("generating %llu MB of mixed small packets in %s...\n", static_cast<unsigned long long>(mb), g_mixed.c_str());
+    generate_mixed(g_mixed, mb << 20);
+  }
 
   benchmark::Initialize(&argc, argv);
   // The reader run comes first: it counts the packets the others are rated by.
@@ -315,15 +343,21 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
 
   std::uint64_t size = file_size(g_mixed);
-  ::unlink(g_mixed.c_str());
+  if (keep) {
+    std::printf("kept %s\n", g_mixed.c_str());
+  } else {
+    ::unlink(g_mixed.c_str());
+  }
   const Result floor = g_results["read-only loop"];
   std::printf("\ncapture: %.1f MB, %llu packets (%.0f bytes per record on average), page cache %s\n", double(size) / 1e6,
               static_cast<unsigned long long>(g_packets), g_packets ? double(size) / double(g_packets) : 0.0,
               g_cold ? "dropped before each run" : "warm");
-  std::printf("%-34s %10s %10s %10s %12s\n", "best of runs", "seconds", "MB/s", "Mpkt/s", "x floor");
+  std::printf("%-34s %9s %9s %9s %9s %9s %9s\n", "best of runs", "wall s", "cpu s", "MB/s", "Mpkt/s", "x floor", "x floor");
+  std::printf("%-34s %9s %9s %9s %9s %9s %9s\n", "", "", "", "(wall)", "(wall)", "(wall)", "(cpu)");
   for (const auto& [name, r] : g_results)
-    std::printf("%-34s %10.3f %10.1f %10.2f %12.2f\n", name.c_str(), r.seconds, double(r.bytes) / 1e6 / r.seconds,
-                double(r.packets) / 1e6 / r.seconds, floor.seconds > 0 ? r.seconds / floor.seconds : 0.0);
+    std::printf("%-34s %9.3f %9.3f %9.1f %9.2f %9.2f %9.2f\n", name.c_str(), r.seconds, r.cpu,
+                double(r.bytes) / 1e6 / r.seconds, double(r.packets) / 1e6 / r.seconds,
+                floor.seconds > 0 ? r.seconds / floor.seconds : 0.0, floor.cpu > 0 ? r.cpu / floor.cpu : 0.0);
   if (connections > 0) memory_check(connections);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "portmatrix/address.hpp"
@@ -92,6 +93,13 @@ struct ConntrackStats {
   std::size_t active = 0, peak_active = 0;
 };
 
+// One packet for Conntrack::add_batch.
+struct TrackInput {
+  const DecodedPacket* packet = nullptr;
+  std::int64_t ts_ns = 0;
+  std::uint32_t interface = 0;
+};
+
 class Conntrack {
  public:
   // Called once for each connection as it ends; the reference is valid during the call only.
@@ -106,14 +114,19 @@ class Conntrack {
   // whatever timed out before ts_ns. Returns the packet's conntrack state
   // (new, established, related or invalid), as the kernel would classify it.
   CtState add(const DecodedPacket& packet, std::int64_t ts_ns, std::uint32_t interface = 0);
-  // Reports the connections that time out by now_ns.
+  // The same as add() on each packet in order, but overlaps their table lookups
+  // (faster on large tables). states, when not null, receives each packet's state.
+  void add_batch(std::span<const TrackInput> packets, CtState* states = nullptr);
+  // Reports every connection whose timeout passed by now_ns. (add() reports timed-out
+  // connections as its timer lists reach them, possibly later than their timeout;
+  // this call scans the whole table.)
   void expire(std::int64_t now_ns);
   // Reports every remaining connection (EndReason::capture_end) and empties the table.
   void finish();
 
   const ConntrackStats& stats() const;
   std::size_t size() const;
-  // Bytes the table holds now; bounded by a function of max_entries.
+  // Bytes of table in use (entries ever used, index, free list); bounded by a function of max_entries.
   std::size_t memory_bytes() const;
 
   struct Impl;

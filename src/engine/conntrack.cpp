@@ -1,9 +1,18 @@
-// The connection table: an open-addressing hash index (linear probing, deletion
-// by backward shift, so no tombstones build up) over a slab of entries, plus one
-// intrusive list per timeout class. Every entry in a list got the same timeout
-// from a clock that never goes back, so each list is sorted by expiry: expiring
-// is popping heads, and the entry nearest its timeout (the one evicted when the
-// table is full) is the earliest of the list heads.
+// The connection table: an open-addressing hash index (linear probing with a
+// hash tag per slot, deletion by backward shift so no tombstones build up) over
+// entries split into a hot part (key, timer links; what every packet touches
+// first) and the Connection record.
+//
+// Timers: one list per timeout class. An entry joins the tail of its class's list
+// when created or when its class changes (a TCP state change, a UDP flow turning
+// into a stream); a packet that keeps the class only notes the time. A list is
+// sorted by "due" time, and an entry's real expiry (last packet + timeout) is never
+// earlier than its due time. Expiring pops due heads: a head that has seen
+// packets since it was queued goes back to the tail instead. So a packet costs no
+// list surgery, connections are never reported before their timeout, and a packet
+// arriving for a connection whose timeout passed finds it expired (exact
+// connection boundaries); only the report of an idle connection may come later
+// than its timeout (by at most one timeout).
 //
 // The TCP state machine follows the kernel's nf_conntrack_proto_tcp without its
 // sequence-window checks: a packet's class (SYN, SYN-ACK, FIN, ACK, RST) and
@@ -66,14 +75,17 @@ struct Key {
   bool operator==(const Key&) const = default;
 };
 
-struct Entry {
+struct Hot {
   Key key;
-  std::uint64_t hash = 0;
-  Connection c;
-  std::int64_t expires = 0;
+  std::int64_t touched = 0;  // clock at the entry's last packet
+  std::int64_t due = 0;      // when its timer list looks at it again (<= its real expiry)
   std::uint32_t prev = kNil, next = kNil;
-  std::uint8_t cls = kClasses;
-  bool live = false;
+  std::uint8_t cls = kClasses;  // kClasses: a free entry
+};
+
+struct Slot {
+  std::uint32_t idx = kNil;
+  std::uint32_t hash = 0;  // low bits of the key's hash: the home slot, and a cheap filter before comparing keys
 };
 
 enum class Seg : std::uint8_t { none, syn, synack, fin, ack, rst };
@@ -194,123 +206,159 @@ struct Conntrack::Impl {
   ConntrackOptions opt;
   Sink sink;
   ConntrackStats stats;
-  std::vector<Entry> entries;
+  std::vector<Hot> hot;              // parallel to conns
+  std::vector<Connection> conns;
   std::vector<std::uint32_t> free_list;
-  std::vector<std::uint32_t> slots;  // entry index or kNil; size a power of two
+  std::vector<Slot> slots;           // size a power of two, load at most one half
   std::array<std::uint32_t, kClasses> head, tail;
   std::array<std::int64_t, kClasses> timeout{};
   std::int64_t clock = std::numeric_limits<std::int64_t>::min();
-  std::int64_t next_expiry = std::numeric_limits<std::int64_t>::max();
+  std::int64_t next_due = std::numeric_limits<std::int64_t>::max();
 
   Impl(ConntrackOptions o, Sink s) : opt(std::move(o)), sink(std::move(s)) {
     if (opt.max_entries < 1) opt.max_entries = 1;
+    if (opt.max_entries > kNil / 2) opt.max_entries = kNil / 2;
     head.fill(kNil);
     tail.fill(kNil);
     const auto& t = opt.timeouts;
     timeout = {t.tcp_syn_sent, t.tcp_syn_recv, t.tcp_established, t.tcp_fin_wait, t.tcp_close_wait, t.tcp_last_ack,
                t.tcp_time_wait, t.tcp_close, t.udp, t.udp_stream, t.icmp, t.generic};
-    slots.assign(1024, kNil);
+    slots.assign(1024, Slot{});
+    // Reserve the whole table now: growing would copy it, and reserved memory costs
+    // nothing until used.
+    hot.reserve(opt.max_entries);
+    conns.reserve(opt.max_entries);
   }
 
   std::size_t mask() const { return slots.size() - 1; }
+  static std::uint32_t low(std::uint64_t h) { return static_cast<std::uint32_t>(h); }
 
   std::uint32_t find(const Key& k, std::uint64_t h) const {
     for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
-      std::uint32_t idx = slots[i];
-      if (idx == kNil) return kNil;
-      const Entry& e = entries[idx];
-      if (e.hash == h && e.key == k) return idx;
+      const Slot& s = slots[i];
+      if (s.idx == kNil) return kNil;
+      if (s.hash == low(h) && hot[s.idx].key == k) return s.idx;
     }
   }
 
-  void slot_insert(std::uint32_t idx) {
-    std::size_t i = entries[idx].hash & mask();
-    while (slots[i] != kNil) i = (i + 1) & mask();
-    slots[i] = idx;
+  void prefetch_slot(std::uint64_t h) const { __builtin_prefetch(&slots[h & mask()]); }
+  void prefetch_entry(std::uint64_t h) const {
+    const Slot& s = slots[h & mask()];
+    if (s.idx != kNil && s.hash == low(h)) {
+      __builtin_prefetch(&hot[s.idx]);
+      __builtin_prefetch(&conns[s.idx]);
+    }
+  }
+
+  void slot_insert(std::uint32_t idx, std::uint64_t h) {
+    std::size_t i = h & mask();
+    while (slots[i].idx != kNil) i = (i + 1) & mask();
+    slots[i] = {idx, low(h)};
   }
 
   void slot_erase(std::uint32_t idx) {
-    std::size_t i = entries[idx].hash & mask();
-    while (slots[i] != idx) i = (i + 1) & mask();
+    std::size_t i = hash_key(hot[idx].key) & mask();
+    while (slots[i].idx != idx) i = (i + 1) & mask();
     // Backward shift: move later members of the probe run into the hole when their
     // home slot does not lie (cyclically) between the hole and their position.
-    for (std::size_t j = (i + 1) & mask(); slots[j] != kNil; j = (j + 1) & mask()) {
-      std::size_t home = entries[slots[j]].hash & mask();
+    for (std::size_t j = (i + 1) & mask(); slots[j].idx != kNil; j = (j + 1) & mask()) {
+      std::size_t home = slots[j].hash & mask();
       bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
       if (!stays) {
         slots[i] = slots[j];
         i = j;
       }
     }
-    slots[i] = kNil;
+    slots[i] = Slot{};
   }
 
   void grow_index_if_needed() {
-    // Keep the load at most one half; the index never exceeds twice max_entries rounded up.
     if ((stats.active + 1) * 2 <= slots.size()) return;
-    slots.assign(slots.size() * 2, kNil);
-    for (std::uint32_t i = 0; i < entries.size(); ++i)
-      if (entries[i].live) slot_insert(i);
+    std::vector<Slot> old(slots.size() * 2, Slot{});
+    old.swap(slots);
+    for (const Slot& s : old)
+      if (s.idx != kNil) slot_insert(s.idx, s.hash);
   }
 
   void unlink(std::uint32_t idx) {
-    Entry& e = entries[idx];
-    if (e.cls == kClasses) return;
-    if (e.prev != kNil) entries[e.prev].next = e.next; else head[e.cls] = e.next;
-    if (e.next != kNil) entries[e.next].prev = e.prev; else tail[e.cls] = e.prev;
+    Hot& e = hot[idx];
+    if (e.prev != kNil) hot[e.prev].next = e.next; else head[e.cls] = e.next;
+    if (e.next != kNil) hot[e.next].prev = e.prev; else tail[e.cls] = e.prev;
     e.prev = e.next = kNil;
-    e.cls = kClasses;
   }
 
-  void touch(std::uint32_t idx, Cls cls) {
-    unlink(idx);
-    Entry& e = entries[idx];
+  // Appends to the tail of list cls, due no earlier than the current tail (keeps the list sorted).
+  void enqueue(std::uint32_t idx, Cls cls, std::int64_t due) {
+    Hot& e = hot[idx];
     e.cls = cls;
-    e.expires = add_ns(clock, timeout[cls]);
+    if (tail[cls] != kNil) due = std::max(due, hot[tail[cls]].due);
+    e.due = due;
     e.prev = tail[cls];
-    if (tail[cls] != kNil) entries[tail[cls]].next = idx; else head[cls] = idx;
+    e.next = kNil;
+    if (tail[cls] != kNil) hot[tail[cls]].next = idx; else head[cls] = idx;
     tail[cls] = idx;
-    next_expiry = std::min(next_expiry, e.expires);
+    next_due = std::min(next_due, due);
+  }
+
+  std::int64_t expiry(const Hot& e) const { return add_ns(e.touched, timeout[e.cls]); }
+
+  // Notes a packet on an entry at the current clock, moving it when its class changes.
+  void touch(std::uint32_t idx, Cls cls) {
+    Hot& e = hot[idx];
+    e.touched = clock;
+    if (e.cls == cls) return;
+    if (e.cls != kClasses) unlink(idx);
+    enqueue(idx, cls, add_ns(clock, timeout[cls]));
   }
 
   void remove(std::uint32_t idx, EndReason why) {
-    Entry& e = entries[idx];
-    e.c.end = why;
-    e.c.open_at_end = why == EndReason::capture_end &&
-                      !(e.c.proto == ipproto::tcp && (e.c.tcp_state == TcpState::time_wait || e.c.tcp_state == TcpState::close));
+    Connection& c = conns[idx];
+    c.end = why;
+    c.open_at_end = why == EndReason::capture_end &&
+                    !(c.proto == ipproto::tcp && (c.tcp_state == TcpState::time_wait || c.tcp_state == TcpState::close));
     switch (why) {
       case EndReason::timeout: ++stats.timed_out; break;
       case EndReason::evicted: ++stats.evicted; break;
       case EndReason::reused: ++stats.reused; break;
       case EndReason::capture_end: break;
     }
-    if (sink) sink(e.c);
+    if (sink) sink(c);
     unlink(idx);
     slot_erase(idx);
-    e.live = false;
+    hot[idx].cls = kClasses;
     free_list.push_back(idx);
     --stats.active;
   }
 
-  void recompute_next_expiry() {
-    next_expiry = std::numeric_limits<std::int64_t>::max();
+  void recompute_next_due() {
+    next_due = std::numeric_limits<std::int64_t>::max();
     for (auto h : head)
-      if (h != kNil) next_expiry = std::min(next_expiry, entries[h].expires);
+      if (h != kNil) next_due = std::min(next_due, hot[h].due);
   }
 
   void expire(std::int64_t now) {
-    if (now < next_expiry) return;
-    for (std::size_t c = 0; c < kClasses; ++c)
-      while (head[c] != kNil && entries[head[c]].expires <= now) remove(head[c], EndReason::timeout);
-    recompute_next_expiry();
+    if (now < next_due) return;
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      while (head[c] != kNil && hot[head[c]].due <= now) {
+        std::uint32_t idx = head[c];
+        std::int64_t real = expiry(hot[idx]);
+        if (real <= now) {
+          remove(idx, EndReason::timeout);
+        } else {
+          unlink(idx);
+          enqueue(idx, static_cast<Cls>(c), real);
+        }
+      }
+    }
+    recompute_next_due();
   }
 
   void evict_one() {
     std::uint32_t victim = kNil;
     for (auto h : head)
-      if (h != kNil && (victim == kNil || entries[h].expires < entries[victim].expires)) victim = h;
+      if (h != kNil && (victim == kNil || hot[h].due < hot[victim].due)) victim = h;
     PM_ASSERT(victim != kNil, "full table without entries");
-    remove(victim, EndReason::evicted);
+    remove(victim, expiry(hot[victim]) <= clock ? EndReason::timeout : EndReason::evicted);
   }
 
   std::uint32_t allocate() {
@@ -321,10 +369,9 @@ struct Conntrack::Impl {
       idx = free_list.back();
       free_list.pop_back();
     } else {
-      if (entries.size() == entries.capacity())
-        entries.reserve(std::min(opt.max_entries, std::max<std::size_t>(1024, entries.capacity() * 2)));
-      idx = static_cast<std::uint32_t>(entries.size());
-      entries.emplace_back();
+      idx = static_cast<std::uint32_t>(hot.size());
+      hot.emplace_back();
+      conns.emplace_back();
     }
     ++stats.active;
     stats.peak_active = std::max(stats.peak_active, stats.active);
@@ -344,14 +391,25 @@ struct Conntrack::Impl {
     return true;  // tie: the first packet seen goes from initiator to responder
   }
 
-  static Cls udp_class(const Connection& c, std::int64_t now) {
-    return c.packets[1] > 0 && elapsed_ns(now, c.first_ns) >= kUdpStreamAfter ? c_udp_stream : c_udp;
+  Cls cls_for(const Connection& c) const {
+    if (c.proto == ipproto::tcp) return class_of(c.tcp_state);
+    if (c.proto == ipproto::udp)
+      return c.packets[1] > 0 && elapsed_ns(clock, c.first_ns) >= kUdpStreamAfter ? c_udp_stream : c_udp;
+    if (is_icmp(c.proto)) return c_icmp;
+    return c_generic;
   }
 
   static bool from_initiator(const Connection& c, const FlowKey& k) {
     if (c.src == c.dst && c.sport == c.dport)
       return is_icmp(c.proto) ? icmp_query(c.proto, k.icmp_type).is_request : true;
     return k.src == c.src && k.sport == c.sport;
+  }
+
+  static void count(Connection& c, bool orig, const DecodedPacket& p, std::int64_t ts) {
+    int d = orig ? 0 : 1;
+    ++c.packets[d];
+    c.bytes[d] += p.ip_bytes;
+    c.last_ns = std::max(c.last_ns, ts);
   }
 
   CtState create(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
@@ -381,12 +439,10 @@ struct Conntrack::Impl {
     }
 
     std::uint32_t idx = allocate();
-    Entry& e = entries[idx];
-    e = Entry{};
-    e.key = key;
-    e.hash = h;
-    e.live = true;
-    Connection& c = e.c;
+    hot[idx] = Hot{};
+    hot[idx].key = key;
+    Connection& c = conns[idx];
+    c = Connection{};
     c.family = k.family;
     c.proto = k.proto;
     c.src = sender_initiates ? k.src : k.dst;
@@ -402,24 +458,10 @@ struct Conntrack::Impl {
     c.tcp_state = state;
     c.interface = itf;
     c.first_ns = ts;
-    slot_insert(idx);
+    slot_insert(idx, h);
     count(c, sender_initiates, p, ts);
     touch(idx, cls_for(c));
     return sender_initiates ? CtState::new_ : CtState::established;
-  }
-
-  Cls cls_for(const Connection& c) const {
-    if (c.proto == ipproto::tcp) return class_of(c.tcp_state);
-    if (c.proto == ipproto::udp) return udp_class(c, clock);
-    if (is_icmp(c.proto)) return c_icmp;
-    return c_generic;
-  }
-
-  static void count(Connection& c, bool orig, const DecodedPacket& p, std::int64_t ts) {
-    int d = orig ? 0 : 1;
-    ++c.packets[d];
-    c.bytes[d] += p.ip_bytes;
-    c.last_ns = std::max(c.last_ns, ts);
   }
 
   CtState add(const DecodedPacket& p, std::int64_t ts, std::uint32_t itf) {
@@ -434,21 +476,28 @@ struct Conntrack::Impl {
     if (p.icmp_error) {
       Key qk = make_key(p.quoted);
       std::uint32_t idx = find(qk, hash_key(qk));
-      if (idx == kNil) {
+      if (idx == kNil || expiry(hot[idx]) <= clock) {
         ++stats.icmp_errors_unmatched;
         return CtState::invalid;
       }
-      ++entries[idx].c.related;
+      ++conns[idx].related;
       ++stats.icmp_errors_related;
       return CtState::related;
     }
-
     Key key = make_key(p.key);
-    std::uint64_t h = hash_key(key);
+    return add_keyed(p, key, hash_key(key), ts, itf);
+  }
+
+  CtState add_keyed(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
     std::uint32_t idx = find(key, h);
+    if (idx != kNil && expiry(hot[idx]) <= clock) {
+      // Timed out, though its list has not reached it yet.
+      remove(idx, EndReason::timeout);
+      idx = kNil;
+    }
     if (idx == kNil) return create(p, key, h, ts, itf);
 
-    Connection& c = entries[idx].c;
+    Connection& c = conns[idx];
     bool orig = from_initiator(c, p.key);
     bool invalid = false;
     if (c.proto == ipproto::tcp && !p.later_fragment) {
@@ -473,18 +522,53 @@ struct Conntrack::Impl {
     return orig && !replied_before ? CtState::new_ : CtState::established;
   }
 
+  void add_batch(std::span<const TrackInput> in, CtState* states) {
+    // Overlap the cache misses of the lookups: first the index slots, then the entries.
+    constexpr std::size_t kChunk = 16;
+    Key keys[kChunk];
+    std::uint64_t hashes[kChunk];
+    for (std::size_t base = 0; base < in.size(); base += kChunk) {
+      std::size_t n = std::min(kChunk, in.size() - base);
+      for (std::size_t i = 0; i < n; ++i) {
+        const DecodedPacket& p = *in[base + i].packet;
+        if (!p.has_flow() || p.icmp_error) continue;
+        keys[i] = make_key(p.key);
+        hashes[i] = hash_key(keys[i]);
+        prefetch_slot(hashes[i]);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const DecodedPacket& p = *in[base + i].packet;
+        if (p.has_flow() && !p.icmp_error) prefetch_entry(hashes[i]);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const TrackInput& t = in[base + i];
+        const DecodedPacket& p = *t.packet;
+        CtState st;
+        if (!p.has_flow() || p.icmp_error) {
+          st = add(p, t.ts_ns, t.interface);
+        } else {
+          ++stats.packets;
+          clock = std::max(clock, t.ts_ns);
+          expire(clock);
+          st = add_keyed(p, keys[i], hashes[i], t.ts_ns, t.interface);
+        }
+        if (states) states[base + i] = st;
+      }
+    }
+  }
+
   void finish() {
     std::vector<std::uint32_t> live;
-    for (std::uint32_t i = 0; i < entries.size(); ++i)
-      if (entries[i].live) live.push_back(i);
+    for (std::uint32_t i = 0; i < hot.size(); ++i)
+      if (hot[i].cls != kClasses) live.push_back(i);
     // Reported in order of appearance, so the output does not depend on hashing.
     std::sort(live.begin(), live.end(), [&](std::uint32_t x, std::uint32_t y) {
-      const auto& a = entries[x].c;
-      const auto& b = entries[y].c;
+      const auto& a = conns[x];
+      const auto& b = conns[y];
       return a.first_ns != b.first_ns ? a.first_ns < b.first_ns : x < y;
     });
-    for (auto i : live) remove(i, EndReason::capture_end);
-    recompute_next_expiry();
+    for (auto i : live) remove(i, expiry(hot[i]) <= clock ? EndReason::timeout : EndReason::capture_end);
+    recompute_next_due();
   }
 };
 
@@ -500,13 +584,23 @@ CtState Conntrack::add(const DecodedPacket& packet, std::int64_t ts_ns, std::uin
 void Conntrack::expire(std::int64_t now_ns) {
   impl_->clock = std::max(impl_->clock, now_ns);
   impl_->expire(impl_->clock);
+  // Expire on time here: a caller asking wants every connection whose timeout passed.
+  for (std::size_t c = 0; c < kClasses; ++c) {
+    for (std::uint32_t idx = impl_->head[c]; idx != kNil;) {
+      std::uint32_t next = impl_->hot[idx].next;
+      if (impl_->expiry(impl_->hot[idx]) <= impl_->clock) impl_->remove(idx, EndReason::timeout);
+      idx = next;
+    }
+  }
+  impl_->recompute_next_due();
 }
+void Conntrack::add_batch(std::span<const TrackInput> packets, CtState* states) { impl_->add_batch(packets, states); }
 void Conntrack::finish() { impl_->finish(); }
 const ConntrackStats& Conntrack::stats() const { return impl_->stats; }
 std::size_t Conntrack::size() const { return impl_->stats.active; }
 std::size_t Conntrack::memory_bytes() const {
-  return impl_->entries.capacity() * sizeof(Entry) + impl_->slots.capacity() * sizeof(std::uint32_t) +
-         impl_->free_list.capacity() * sizeof(std::uint32_t);
+  return impl_->hot.size() * sizeof(Hot) + impl_->conns.size() * sizeof(Connection) +
+         impl_->slots.size() * sizeof(Slot) + impl_->free_list.capacity() * sizeof(std::uint32_t);
 }
 
 }  // namespace portmatrix

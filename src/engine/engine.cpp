@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <vector>
+
 namespace portmatrix {
 
 namespace {
@@ -22,7 +24,11 @@ Expected<EngineReport> track_captures(const std::vector<std::string>& paths, con
   Decoder decoder(options.decoder);
   Conntrack table(options.conntrack, sink);
   Frame frame;
-  DecodedPacket packet;
+  // Without a per-packet hook, packets are decoded in batches so that the table
+  // lookups of a batch overlap (Conntrack::add_batch).
+  constexpr std::size_t kBatch = 32;
+  std::vector<DecodedPacket> packets(kBatch);
+  std::vector<TrackInput> batch(kBatch);
   for (std::size_t ci = 0; ci < paths.size(); ++ci) {
     auto reader = CaptureReader::open(paths[ci], options.capture);
     if (!reader) return reader.error();
@@ -30,11 +36,23 @@ Expected<EngineReport> track_captures(const std::vector<std::string>& paths, con
     // Interfaces are numbered across all captures; pcapng files may add them as they go.
     std::uint32_t first_itf = static_cast<std::uint32_t>(report.interfaces.size());
     std::uint64_t n = 0;
-    while (reader->next(frame)) {
-      decoder.decode(frame, packet);
-      CtState st = table.add(packet, frame.ts_ns, first_itf + frame.interface);
-      if (on_packet) on_packet(frame, packet, st);
-      if (on_progress && ++n % kProgressEvery == 0) on_progress(ci, reader->stats().file_bytes, total);
+    std::size_t pending = 0;
+    for (bool more = true; more;) {
+      more = reader->next(frame);
+      if (more) {
+        DecodedPacket& packet = packets[pending];
+        decoder.decode(frame, packet);
+        if (on_packet) {
+          on_packet(frame, packet, table.add(packet, frame.ts_ns, first_itf + frame.interface));
+        } else {
+          batch[pending++] = {&packet, frame.ts_ns, first_itf + frame.interface};
+        }
+        if (on_progress && ++n % kProgressEvery == 0) on_progress(ci, reader->stats().file_bytes, total);
+      }
+      if (pending == kBatch || (!more && pending > 0)) {
+        table.add_batch({batch.data(), pending});
+        pending = 0;
+      }
     }
     if (on_progress) on_progress(ci, reader->stats().file_bytes, total);
     for (const auto& itf : reader->interfaces()) report.interfaces.push_back({ci, itf});
