@@ -75,13 +75,15 @@ struct Key {
   bool operator==(const Key&) const = default;
 };
 
-struct Hot {
+// What a packet touches first, in one cache line; the timeout class is kept
+// apart (Impl::cls) to fit.
+struct alignas(64) Hot {
   Key key;
   std::int64_t touched = 0;  // clock at the entry's last packet
   std::int64_t due = 0;      // when its timer list looks at it again (<= its real expiry)
   std::uint32_t prev = kNil, next = kNil;
-  std::uint8_t cls = kClasses;  // kClasses: a free entry
 };
+static_assert(sizeof(Hot) == 64);
 
 struct Slot {
   std::uint32_t idx = kNil;
@@ -206,7 +208,8 @@ struct Conntrack::Impl {
   ConntrackOptions opt;
   Sink sink;
   ConntrackStats stats;
-  std::vector<Hot> hot;              // parallel to conns
+  std::vector<Hot> hot;              // parallel to conns and cls
+  std::vector<std::uint8_t> cls;     // timeout class of each entry; kClasses: free
   std::vector<Connection> conns;
   std::vector<std::uint32_t> free_list;
   std::vector<Slot> slots;           // size a power of two, load at most one half
@@ -228,6 +231,7 @@ struct Conntrack::Impl {
     // nothing until used.
     hot.reserve(opt.max_entries);
     conns.reserve(opt.max_entries);
+    cls.reserve(opt.max_entries);
   }
 
   std::size_t mask() const { return slots.size() - 1; }
@@ -282,33 +286,32 @@ struct Conntrack::Impl {
 
   void unlink(std::uint32_t idx) {
     Hot& e = hot[idx];
-    if (e.prev != kNil) hot[e.prev].next = e.next; else head[e.cls] = e.next;
-    if (e.next != kNil) hot[e.next].prev = e.prev; else tail[e.cls] = e.prev;
+    if (e.prev != kNil) hot[e.prev].next = e.next; else head[cls[idx]] = e.next;
+    if (e.next != kNil) hot[e.next].prev = e.prev; else tail[cls[idx]] = e.prev;
     e.prev = e.next = kNil;
   }
 
   // Appends to the tail of list cls, due no earlier than the current tail (keeps the list sorted).
-  void enqueue(std::uint32_t idx, Cls cls, std::int64_t due) {
+  void enqueue(std::uint32_t idx, Cls c, std::int64_t due) {
     Hot& e = hot[idx];
-    e.cls = cls;
-    if (tail[cls] != kNil) due = std::max(due, hot[tail[cls]].due);
+    cls[idx] = c;
+    if (tail[c] != kNil) due = std::max(due, hot[tail[c]].due);
     e.due = due;
-    e.prev = tail[cls];
+    e.prev = tail[c];
     e.next = kNil;
-    if (tail[cls] != kNil) hot[tail[cls]].next = idx; else head[cls] = idx;
-    tail[cls] = idx;
+    if (tail[c] != kNil) hot[tail[c]].next = idx; else head[c] = idx;
+    tail[c] = idx;
     next_due = std::min(next_due, due);
   }
 
-  std::int64_t expiry(const Hot& e) const { return add_ns(e.touched, timeout[e.cls]); }
+  std::int64_t expiry(std::uint32_t idx) const { return add_ns(hot[idx].touched, timeout[cls[idx]]); }
 
   // Notes a packet on an entry at the current clock, moving it when its class changes.
-  void touch(std::uint32_t idx, Cls cls) {
-    Hot& e = hot[idx];
-    e.touched = clock;
-    if (e.cls == cls) return;
-    if (e.cls != kClasses) unlink(idx);
-    enqueue(idx, cls, add_ns(clock, timeout[cls]));
+  void touch(std::uint32_t idx, Cls c) {
+    hot[idx].touched = clock;
+    if (cls[idx] == c) return;
+    if (cls[idx] != kClasses) unlink(idx);
+    enqueue(idx, c, add_ns(clock, timeout[c]));
   }
 
   void remove(std::uint32_t idx, EndReason why) {
@@ -325,7 +328,7 @@ struct Conntrack::Impl {
     if (sink) sink(c);
     unlink(idx);
     slot_erase(idx);
-    hot[idx].cls = kClasses;
+    cls[idx] = kClasses;
     free_list.push_back(idx);
     --stats.active;
   }
@@ -341,7 +344,7 @@ struct Conntrack::Impl {
     for (std::size_t c = 0; c < kClasses; ++c) {
       while (head[c] != kNil && hot[head[c]].due <= now) {
         std::uint32_t idx = head[c];
-        std::int64_t real = expiry(hot[idx]);
+        std::int64_t real = expiry(idx);
         if (real <= now) {
           remove(idx, EndReason::timeout);
         } else {
@@ -358,7 +361,13 @@ struct Conntrack::Impl {
     for (auto h : head)
       if (h != kNil && (victim == kNil || hot[h].due < hot[victim].due)) victim = h;
     PM_ASSERT(victim != kNil, "full table without entries");
-    remove(victim, expiry(hot[victim]) <= clock ? EndReason::timeout : EndReason::evicted);
+    // The next victim is likely the one after this: start loading it now.
+    if (std::uint32_t n = hot[victim].next; n != kNil) {
+      __builtin_prefetch(&hot[n]);
+      __builtin_prefetch(&conns[n]);
+      __builtin_prefetch(reinterpret_cast<const char*>(&conns[n]) + 64);
+    }
+    remove(victim, expiry(victim) <= clock ? EndReason::timeout : EndReason::evicted);
   }
 
   std::uint32_t allocate() {
@@ -372,6 +381,7 @@ struct Conntrack::Impl {
       idx = static_cast<std::uint32_t>(hot.size());
       hot.emplace_back();
       conns.emplace_back();
+      cls.push_back(kClasses);
     }
     ++stats.active;
     stats.peak_active = std::max(stats.peak_active, stats.active);
@@ -476,7 +486,7 @@ struct Conntrack::Impl {
     if (p.icmp_error) {
       Key qk = make_key(p.quoted);
       std::uint32_t idx = find(qk, hash_key(qk));
-      if (idx == kNil || expiry(hot[idx]) <= clock) {
+      if (idx == kNil || expiry(idx) <= clock) {
         ++stats.icmp_errors_unmatched;
         return CtState::invalid;
       }
@@ -490,7 +500,7 @@ struct Conntrack::Impl {
 
   CtState add_keyed(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
     std::uint32_t idx = find(key, h);
-    if (idx != kNil && expiry(hot[idx]) <= clock) {
+    if (idx != kNil && expiry(idx) <= clock) {
       // Timed out, though its list has not reached it yet.
       remove(idx, EndReason::timeout);
       idx = kNil;
@@ -560,14 +570,14 @@ struct Conntrack::Impl {
   void finish() {
     std::vector<std::uint32_t> live;
     for (std::uint32_t i = 0; i < hot.size(); ++i)
-      if (hot[i].cls != kClasses) live.push_back(i);
+      if (cls[i] != kClasses) live.push_back(i);
     // Reported in order of appearance, so the output does not depend on hashing.
     std::sort(live.begin(), live.end(), [&](std::uint32_t x, std::uint32_t y) {
       const auto& a = conns[x];
       const auto& b = conns[y];
       return a.first_ns != b.first_ns ? a.first_ns < b.first_ns : x < y;
     });
-    for (auto i : live) remove(i, expiry(hot[i]) <= clock ? EndReason::timeout : EndReason::capture_end);
+    for (auto i : live) remove(i, expiry(i) <= clock ? EndReason::timeout : EndReason::capture_end);
     recompute_next_due();
   }
 };
@@ -588,7 +598,7 @@ void Conntrack::expire(std::int64_t now_ns) {
   for (std::size_t c = 0; c < kClasses; ++c) {
     for (std::uint32_t idx = impl_->head[c]; idx != kNil;) {
       std::uint32_t next = impl_->hot[idx].next;
-      if (impl_->expiry(impl_->hot[idx]) <= impl_->clock) impl_->remove(idx, EndReason::timeout);
+      if (impl_->expiry(idx) <= impl_->clock) impl_->remove(idx, EndReason::timeout);
       idx = next;
     }
   }
@@ -599,7 +609,7 @@ void Conntrack::finish() { impl_->finish(); }
 const ConntrackStats& Conntrack::stats() const { return impl_->stats; }
 std::size_t Conntrack::size() const { return impl_->stats.active; }
 std::size_t Conntrack::memory_bytes() const {
-  return impl_->hot.size() * sizeof(Hot) + impl_->conns.size() * sizeof(Connection) +
+  return impl_->hot.size() * (sizeof(Hot) + 1) + impl_->conns.size() * sizeof(Connection) +
          impl_->slots.size() * sizeof(Slot) + impl_->free_list.capacity() * sizeof(std::uint32_t);
 }
 

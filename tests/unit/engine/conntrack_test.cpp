@@ -319,3 +319,69 @@ TEST(Conntrack, UntrackablePacketsAreCounted) {
   EXPECT_EQ(h.table.stats().untracked, 1u);
   EXPECT_EQ(h.table.size(), 0u);
 }
+
+TEST(Conntrack, BatchesGiveTheSameResultsAsSinglePackets) {
+  // A random stream over few addresses and ports (so packets meet their connections
+  // again), with ICMP errors, through a small table (so eviction happens).
+  std::vector<Bytes> packets;
+  std::vector<std::int64_t> times;
+  std::uint64_t rnd = 12345;
+  auto next = [&](std::uint64_t n) {
+    rnd = rnd * 6364136223846793005ull + 1442695040888963407ull;
+    return (rnd >> 33) % n;
+  };
+  const char* hosts[] = {"192.0.2.1", "192.0.2.2", "192.0.2.3", "198.51.100.9"};
+  const std::uint8_t flags[] = {SYN, SYN | ACK, ACK, PSH | ACK, FIN | ACK, RST};
+  std::int64_t t = kT0;
+  for (int i = 0; i < 5000; ++i) {
+    const char* a = hosts[next(4)];
+    const char* b = hosts[next(4)];
+    auto pa = static_cast<std::uint16_t>(next(2) ? 443 : 50000 + next(20));
+    auto pb = static_cast<std::uint16_t>(next(2) ? 53 : 50000 + next(20));
+    Bytes p;
+    switch (next(4)) {
+      case 0: p = ipv4(a, b, ipproto::tcp, tcp(pa, pb, flags[next(6)])); break;
+      case 1: p = ipv4(a, b, ipproto::udp, udp(pa, pb)); break;
+      case 2: p = ipv4(a, b, ipproto::icmp, icmp(next(2) ? 8 : 0, 0, static_cast<std::uint32_t>(next(3)) << 16)); break;
+      default: {
+        Bytes q = ipv4(b, a, ipproto::udp, udp(pb, pa));
+        p = ipv4("203.0.113.1", b, ipproto::icmp, icmp(3, 3, 0, Bytes(q.begin(), q.begin() + 28)));
+      }
+    }
+    packets.push_back(p);
+    t += static_cast<std::int64_t>(next(4000)) * 10'000'000;  // up to 40 s apart: timeouts fire
+    times.push_back(t);
+  }
+  ConntrackOptions o;
+  o.max_entries = 50;
+  Harness single(o), batched(o);
+  std::vector<CtState> one;
+  for (std::size_t i = 0; i < packets.size(); ++i) one.push_back(single.feed(packets[i], times[i]));
+  std::vector<DecodedPacket> decoded(packets.size());
+  std::vector<TrackInput> in;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    batched.decoder.decode(linktype::raw, packets[i].data(), static_cast<std::uint32_t>(packets[i].size()),
+                           static_cast<std::uint32_t>(packets[i].size()), times[i], decoded[i]);
+    in.push_back({&decoded[i], times[i], 0});
+  }
+  std::vector<CtState> many(in.size());
+  for (std::size_t at = 0; at < in.size();) {
+    std::size_t n = std::min<std::size_t>(1 + next(40), in.size() - at);
+    batched.table.add_batch({in.data() + at, n}, many.data() + at);
+    at += n;
+  }
+  single.table.finish();
+  batched.table.finish();
+  EXPECT_EQ(one, many);
+  ASSERT_EQ(single.done.size(), batched.done.size());
+  EXPECT_GT(single.table.stats().evicted, 0u);
+  EXPECT_GT(single.table.stats().timed_out, 0u);
+  EXPECT_GT(single.table.stats().icmp_errors_related, 0u);
+  for (std::size_t i = 0; i < single.done.size(); ++i) {
+    const Connection &x = single.done[i], &y = batched.done[i];
+    ASSERT_TRUE(x.src == y.src && x.dst == y.dst && x.sport == y.sport && x.dport == y.dport && x.proto == y.proto &&
+                x.packets == y.packets && x.bytes == y.bytes && x.related == y.related && x.end == y.end &&
+                x.tcp_state == y.tcp_state && x.first_ns == y.first_ns && x.last_ns == y.last_ns)
+        << "connection " << i;
+  }
+}
