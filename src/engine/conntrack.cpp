@@ -227,11 +227,12 @@ struct Conntrack::Impl {
     timeout = {t.tcp_syn_sent, t.tcp_syn_recv, t.tcp_established, t.tcp_fin_wait, t.tcp_close_wait, t.tcp_last_ack,
                t.tcp_time_wait, t.tcp_close, t.udp, t.udp_stream, t.icmp, t.generic};
     slots.assign(1024, Slot{});
-    // Reserve the whole table now: growing would copy it, and reserved memory costs
-    // nothing until used.
-    hot.reserve(opt.max_entries);
-    conns.reserve(opt.max_entries);
-    cls.reserve(opt.max_entries);
+    // Reserve the table now (up to a million entries): growing would copy it, and
+    // reserved memory costs nothing until used.
+    std::size_t reserve = std::min<std::size_t>(opt.max_entries, 1u << 20);
+    hot.reserve(reserve);
+    conns.reserve(reserve);
+    cls.reserve(reserve);
   }
 
   std::size_t mask() const { return slots.size() - 1; }
@@ -251,6 +252,7 @@ struct Conntrack::Impl {
     if (s.idx != kNil && s.hash == low(h)) {
       __builtin_prefetch(&hot[s.idx]);
       __builtin_prefetch(&conns[s.idx]);
+      __builtin_prefetch(reinterpret_cast<const char*>(&conns[s.idx]) + 64);
     }
   }
 
