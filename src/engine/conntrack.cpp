@@ -247,12 +247,17 @@ struct Conntrack::Impl {
   }
 
   void prefetch_slot(std::uint64_t h) const { __builtin_prefetch(&slots[h & mask()]); }
+  // Starts loading everything a packet or a removal reads of entry idx.
+  void prefetch_lines(std::uint32_t idx) const {
+    __builtin_prefetch(&hot[idx]);
+    __builtin_prefetch(&cls[idx]);
+    __builtin_prefetch(&conns[idx]);
+    __builtin_prefetch(reinterpret_cast<const char*>(&conns[idx]) + 64);
+  }
   void prefetch_entry(std::uint64_t h) const {
     const Slot& s = slots[h & mask()];
     if (s.idx != kNil && s.hash == low(h)) {
-      __builtin_prefetch(&hot[s.idx]);
-      __builtin_prefetch(&conns[s.idx]);
-      __builtin_prefetch(reinterpret_cast<const char*>(&conns[s.idx]) + 64);
+      prefetch_lines(s.idx);
     }
   }
 
@@ -363,11 +368,12 @@ struct Conntrack::Impl {
     for (auto h : head)
       if (h != kNil && (victim == kNil || hot[h].due < hot[victim].due)) victim = h;
     PM_ASSERT(victim != kNil, "full table without entries");
-    // The next victim is likely the one after this: start loading it now.
-    if (std::uint32_t n = hot[victim].next; n != kNil) {
-      __builtin_prefetch(&hot[n]);
-      __builtin_prefetch(&conns[n]);
-      __builtin_prefetch(reinterpret_cast<const char*>(&conns[n]) + 64);
+    // The next victims are likely the ones after this: start loading the index slot
+    // of the next (its entry was prefetched by the previous eviction) and the entry
+    // of the one after, so that evictions do not wait for memory.
+    if (std::uint32_t n1 = hot[victim].next; n1 != kNil) {
+      prefetch_slot(hash_key(hot[n1].key));
+      if (std::uint32_t n2 = hot[n1].next; n2 != kNil) prefetch_lines(n2);
     }
     remove(victim, expiry(victim) <= clock ? EndReason::timeout : EndReason::evicted);
   }
