@@ -576,16 +576,13 @@ struct Conntrack::Impl {
   }
 
   void finish() {
-    std::vector<std::uint32_t> live;
-    for (std::uint32_t i = 0; i < hot.size(); ++i)
-      if (cls[i] != kClasses) live.push_back(i);
     // Reported in order of appearance, so the output does not depend on hashing.
-    std::sort(live.begin(), live.end(), [&](std::uint32_t x, std::uint32_t y) {
-      const auto& a = conns[x];
-      const auto& b = conns[y];
-      return a.first_ns != b.first_ns ? a.first_ns < b.first_ns : x < y;
-    });
-    for (auto i : live) remove(i, expiry(i) <= clock ? EndReason::timeout : EndReason::capture_end);
+    std::vector<std::pair<std::int64_t, std::uint32_t>> live;
+    live.reserve(stats.active);
+    for (std::uint32_t i = 0; i < hot.size(); ++i)
+      if (cls[i] != kClasses) live.emplace_back(conns[i].first_ns, i);
+    std::sort(live.begin(), live.end());
+    for (auto [first, i] : live) remove(i, expiry(i) <= clock ? EndReason::timeout : EndReason::capture_end);
     recompute_next_due();
   }
 };
