@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -280,23 +281,39 @@ void BM_TsharkR(benchmark::State& state) {
   run_peer(state, "tshark -r", "tshark -n -r " + g_mixed + " >/dev/null 2>&1");
 }
 
-// Runs the engine over the distinct-connections capture in a child, so its peak RSS is its own.
+// A "Name:   123 kB" line of /proc/self/status, in KiB.
+std::uint64_t proc_status_kib(const char* name) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return 0;
+  char line[256];
+  std::uint64_t v = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, name, std::strlen(name)) == 0) v = std::strtoull(line + std::strlen(name), nullptr, 10);
+  std::fclose(f);
+  return v;
+}
+
+// Runs the engine over the distinct-connections capture in a child, whose RSS
+// before and peak during processing (VmRSS, VmHWM) show what the table costs.
 void memory_check(std::uint64_t connections) {
   std::string path = tmp_dir() + "/pm_bench_distinct_" + std::to_string(::getpid()) + ".pcap";
   std::printf("\ngenerating %llu distinct connections...\n", static_cast<unsigned long long>(connections));
   generate_distinct(path, connections);
-  for (std::size_t table : {std::size_t(65536), std::size_t(262144)}) {
+  for (std::size_t table : {std::size_t(65536), std::size_t(262144), std::size_t(1048576)}) {
     int pipefd[2];
     if (::pipe(pipefd) != 0) return;
     pid_t pid = ::fork();
     if (pid == 0) {
+      std::uint64_t rss_start = proc_status_kib("VmRSS:");
       EngineOptions o;
       o.conntrack.max_entries = table;
       std::uint64_t seen = 0;
       auto rep = track_captures({path}, o, [&](const Connection&) { ++seen; });
       char line[256];
-      int n = std::snprintf(line, sizeof line, "%llu %llu %zu", static_cast<unsigned long long>(seen),
-                            static_cast<unsigned long long>(rep ? rep->conntrack.evicted : 0), rep ? rep->conntrack.peak_active : 0);
+      int n = std::snprintf(line, sizeof line, "%llu %llu %zu %llu %llu", static_cast<unsigned long long>(seen),
+                            static_cast<unsigned long long>(rep ? rep->conntrack.evicted : 0),
+                            rep ? rep->conntrack.peak_active : 0, static_cast<unsigned long long>(rss_start),
+                            static_cast<unsigned long long>(proc_status_kib("VmHWM:")));
       if (::write(pipefd[1], line, static_cast<std::size_t>(n)) != n) ::_exit(2);
       ::_exit(rep ? 0 : 1);
     }
@@ -305,13 +322,14 @@ void memory_check(std::uint64_t connections) {
     ssize_t got = ::read(pipefd[0], line, sizeof line - 1);
     ::close(pipefd[0]);
     int status = 0;
-    rusage ru{};
-    ::wait4(pid, &status, 0, &ru);
-    unsigned long long seen = 0, evicted = 0;
+    ::waitpid(pid, &status, 0);
+    unsigned long long seen = 0, evicted = 0, rss_start = 0, hwm = 0;
     std::size_t peak = 0;
-    if (got > 0) std::sscanf(line, "%llu %llu %zu", &seen, &evicted, &peak);
-    std::printf("distinct connections: %llu, table %zu: reported %llu, evicted %llu, peak entries %zu, peak RSS %.1f MiB\n",
-                static_cast<unsigned long long>(connections), table, seen, evicted, peak, double(ru.ru_maxrss) / 1024.0);
+    if (got > 0) std::sscanf(line, "%llu %llu %zu %llu %llu", &seen, &evicted, &peak, &rss_start, &hwm);
+    std::printf("distinct connections: %llu, table %zu: reported %llu, evicted %llu, peak entries %zu, "
+                "RSS at start %.1f MiB, peak RSS %.1f MiB (growth %.1f MiB)\n",
+                static_cast<unsigned long long>(connections), table, seen, evicted, peak, double(rss_start) / 1024.0,
+                double(hwm) / 1024.0, double(hwm - rss_start) / 1024.0);
   }
   ::unlink(path.c_str());
 }
