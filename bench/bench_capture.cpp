@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -293,39 +292,39 @@ std::uint64_t proc_status_kib(const char* name) {
   return v;
 }
 
-// Runs the engine over the distinct-connections capture in a child, whose RSS
-// before and peak during processing (VmRSS, VmHWM) show what the table costs.
+// The memory check's child: a fresh process (exec'd, so it inherits no heap) that
+// tracks the capture with the given table size and prints what it saw.
+int memory_child(const char* path, std::size_t table) {
+  std::uint64_t rss_start = proc_status_kib("VmRSS:");
+  EngineOptions o;
+  o.conntrack.max_entries = table;
+  std::uint64_t seen = 0;
+  auto rep = track_captures({path}, o, [&](const Connection&) { ++seen; });
+  if (!rep) return 1;
+  std::printf("%llu %llu %zu %llu %llu\n", static_cast<unsigned long long>(seen),
+              static_cast<unsigned long long>(rep->conntrack.evicted), rep->conntrack.peak_active,
+              static_cast<unsigned long long>(rss_start), static_cast<unsigned long long>(proc_status_kib("VmHWM:")));
+  return 0;
+}
+
+// Runs the engine over a capture of distinct connections in fresh processes with
+// several table sizes: peak memory must follow the table size, not the connections.
 void memory_check(std::uint64_t connections) {
   std::string path = tmp_dir() + "/pm_bench_distinct_" + std::to_string(::getpid()) + ".pcap";
   std::printf("\ngenerating %llu distinct connections...\n", static_cast<unsigned long long>(connections));
   generate_distinct(path, connections);
   for (std::size_t table : {std::size_t(65536), std::size_t(262144), std::size_t(1048576)}) {
-    int pipefd[2];
-    if (::pipe(pipefd) != 0) return;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      std::uint64_t rss_start = proc_status_kib("VmRSS:");
-      EngineOptions o;
-      o.conntrack.max_entries = table;
-      std::uint64_t seen = 0;
-      auto rep = track_captures({path}, o, [&](const Connection&) { ++seen; });
-      char line[256];
-      int n = std::snprintf(line, sizeof line, "%llu %llu %zu %llu %llu", static_cast<unsigned long long>(seen),
-                            static_cast<unsigned long long>(rep ? rep->conntrack.evicted : 0),
-                            rep ? rep->conntrack.peak_active : 0, static_cast<unsigned long long>(rss_start),
-                            static_cast<unsigned long long>(proc_status_kib("VmHWM:")));
-      if (::write(pipefd[1], line, static_cast<std::size_t>(n)) != n) ::_exit(2);
-      ::_exit(rep ? 0 : 1);
-    }
-    ::close(pipefd[1]);
-    char line[256] = {};
-    ssize_t got = ::read(pipefd[0], line, sizeof line - 1);
-    ::close(pipefd[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    std::string cmd = "/proc/" + std::to_string(::getpid()) + "/exe --memory-child " + path + " " + std::to_string(table);
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return;
     unsigned long long seen = 0, evicted = 0, rss_start = 0, hwm = 0;
     std::size_t peak = 0;
-    if (got > 0) std::sscanf(line, "%llu %llu %zu %llu %llu", &seen, &evicted, &peak, &rss_start, &hwm);
+    int got = std::fscanf(p, "%llu %llu %zu %llu %llu", &seen, &evicted, &peak, &rss_start, &hwm);
+    ::pclose(p);
+    if (got != 5) {
+      std::printf("memory check with table %zu failed\n", table);
+      continue;
+    }
     std::printf("distinct connections: %llu, table %zu: reported %llu, evicted %llu, peak entries %zu, "
                 "RSS at start %.1f MiB, peak RSS %.1f MiB (growth %.1f MiB)\n",
                 static_cast<unsigned long long>(connections), table, seen, evicted, peak, double(rss_start) / 1024.0,
@@ -337,6 +336,7 @@ void memory_check(std::uint64_t connections) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--memory-child") return memory_child(argv[2], std::strtoull(argv[3], nullptr, 10));
   std::uint64_t mb = env_u64("PM_BENCH_CAPTURE_MB", 1024);
   std::uint64_t connections = env_u64("PM_BENCH_CONNECTIONS", 10'000'000);
   bool peers = env_u64("PM_BENCH_PEERS", 1) != 0;
