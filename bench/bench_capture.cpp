@@ -12,6 +12,7 @@
 //   PM_BENCH_COLD         1 evicts the file from the page cache before every run
 //   PM_BENCH_KEEP         1 keeps the mixed capture (its path is printed)
 //   PM_BENCH_FILE         use this capture instead of generating one (kept)
+//   PM_BENCH_TABLE        connection table size for the replay run (default: the library's)
 // Results (and ratios) are printed at the end; see docs/performance.md.
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -255,7 +256,9 @@ void BM_Replay(benchmark::State& state) {
   for (auto _ : state) {
     std::uint64_t conns = 0;
     Expected<EngineReport> rep = Error{};
-    Timing s = timed([&] { rep = track_captures({g_mixed}, {}, [&](const Connection&) { ++conns; }); });
+    EngineOptions o;
+    if (std::uint64_t t = env_u64("PM_BENCH_TABLE", 0)) o.conntrack.max_entries = t;
+    Timing s = timed([&] { rep = track_captures({g_mixed}, o, [&](const Connection&) { ++conns; }); });
     if (!rep) state.SkipWithError(rep.error().message.c_str());
     state.counters["connections"] = double(conns);
     record(state, "replay (read+decode+conntrack)", s, rep->captures[0].stats.file_bytes, rep->decoder.packets);
