@@ -152,7 +152,8 @@ void Decoder::decode(std::uint16_t linktype, const std::uint8_t* data, std::uint
   }
   if (a != DecodeAnomaly::none) return fail(a, off);
   out.layer = Layer::transport;
-  out.opaque_offset = off + hl;
+  // A header cut short by the snaplen (TCP needs only 14 bytes for ports and flags) ends the frame.
+  out.opaque_offset = std::min(off + hl, caplen);
   if (info.first_fragment) remember_fragment(out.key, info.frag_id, ts_ns);
 }
 

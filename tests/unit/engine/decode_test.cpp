@@ -333,4 +333,6 @@ TEST(Decode, SnaplenTruncationKeepsPortsAndFlags) {
   EXPECT_EQ(p.key.dport, 80);
   EXPECT_EQ(p.tcp_flags, tcpflag::ack);
   EXPECT_EQ(p.ip_bytes, 20u + 20 + 1000);
+  // Regression (found by fuzz_capture): the payload offset stays inside the frame.
+  EXPECT_EQ(p.opaque_offset, cut.size());
 }
