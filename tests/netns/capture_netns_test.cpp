@@ -110,6 +110,13 @@ class NetnsPair {
           sh("ip -n " + b_ + " link set lo up");
   }
   ~NetnsPair() {
+    // Stop the children first (they keep a namespace alive), then remove the namespaces.
+    for (auto& pid : g_cleanup.pids) {
+      if (pid <= 0) continue;
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+      pid = 0;
+    }
     sh("ip netns del " + a_);
     sh("ip netns del " + b_);
     undo_everything();  // whatever `ip` could not remove
@@ -247,6 +254,12 @@ TEST(CaptureNetns, TcpdumpRecordingOfRealTraffic) {
 
   std::string pcap = ::testing::TempDir() + "pm_netns_" + std::to_string(::getpid()) + ".pcap";
   std::string log = pcap + ".log";
+  struct Remove {
+    std::vector<std::string> paths;
+    ~Remove() {
+      for (const auto& p : paths) ::unlink(p.c_str());
+    }
+  } remove{{pcap, log}};
   pid_t dump = spawn_in(ns.a(), [&] {
     int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 2);
@@ -276,8 +289,6 @@ TEST(CaptureNetns, TcpdumpRecordingOfRealTraffic) {
 
   std::vector<Connection> conns;
   auto report = track_captures({pcap}, {}, [&](const Connection& c) { conns.push_back(c); });
-  ::unlink(pcap.c_str());
-  ::unlink(log.c_str());
   ASSERT_TRUE(report.ok()) << report.error().message;
   EXPECT_EQ(report->captures[0].stats.total_issues(), 0u);
   EXPECT_EQ(report->interfaces[0].interface.linktype, linktype::ethernet);
