@@ -298,7 +298,7 @@ class PcapngWriter {
   // Any other block type, e.g. name resolution (4) or interface statistics (5).
   void other(std::uint32_t type, const Bytes& body) { block(type, body); }
   // Raw bytes, to build damaged files.
-  void raw(const Bytes& b) { out_ = cat(out_, b); }
+  void raw(const Bytes& b) { out_.insert(out_.end(), b.begin(), b.end()); }
 
   const Bytes& bytes() const { return out_; }
   std::size_t size() const { return out_.size(); }
@@ -323,7 +323,7 @@ class PcapngWriter {
     std::uint32_t len = static_cast<std::uint32_t>(body.size() + 12);
     u32(out_, type);
     u32(out_, len);
-    out_ = cat(out_, body);
+    out_.insert(out_.end(), body.begin(), body.end());
     u32(out_, len);
   }
 
