@@ -110,8 +110,8 @@ class Conntrack {
   Conntrack& operator=(Conntrack&&) noexcept;
   ~Conntrack();
 
-  // Adds one decoded packet seen at ts_ns on a capture interface; first expires
-  // whatever timed out before ts_ns. Returns the packet's conntrack state
+  // Adds one decoded packet seen at ts_ns on a capture interface (first reporting
+  // connections whose timers fell due). Returns the packet's conntrack state
   // (new, established, related or invalid), as the kernel would classify it.
   CtState add(const DecodedPacket& packet, std::int64_t ts_ns, std::uint32_t interface = 0);
   // The same as add() on each packet in order, but overlaps their table lookups
