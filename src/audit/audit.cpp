@@ -7,6 +7,7 @@
 
 #include "portmatrix/backend.hpp"
 #include "portmatrix/evaluate.hpp"
+#include "portmatrix/nft.hpp"
 
 namespace portmatrix::audit {
 
@@ -36,6 +37,7 @@ Firewall inspect_firewall(const Policy& policy) {
   auto live = drift::read_live();
   if (!live) {
     fw.error = "cannot read the nftables ruleset: " + live.error().message;
+    if (live.error().kind == Error::Kind::permission) fw.error += " (the audit needs root)";
     return fw;
   }
   fw.live = std::move(*live);
@@ -214,6 +216,28 @@ struct DriftEffect {
   std::vector<std::string> may_close;  // may keep out what the policy lets in
 };
 
+// A rule that drops or rejects whatever reaches it.
+bool unconditional_drop(const drift::NftRule& r) {
+  const bool matches_something = std::any_of(r.expr.begin(), r.expr.end(), [](const auto& e) {
+    return e.is_object() && (e.contains("match") || e.contains("limit"));
+  });
+  return !matches_something && drift::verdicts_of(r).drop;
+}
+
+// Whether a chain of the live table has a rule that drops or rejects whatever reaches it.
+bool ends_in_drop(const drift::NftRuleset& live, const std::string& chain) {
+  return std::any_of(live.rules.begin(), live.rules.end(), [&](const drift::NftRule& r) {
+    return r.family == nft::kFamily && r.table == nft::kTable && r.chain == chain && unconditional_drop(r);
+  });
+}
+
+// Whether the live table's chain drops what no rule decides (its policy).
+bool policy_drops(const drift::NftRuleset& live, const std::string& chain) {
+  return std::any_of(live.chains.begin(), live.chains.end(), [&](const drift::NftChain& c) {
+    return c.family == nft::kFamily && c.table == nft::kTable && c.name == chain && c.policy == "drop";
+  });
+}
+
 DriftEffect drift_effect(const Firewall& fw, const sockets::Listener& l, const std::vector<const RowBinding*>& rows) {
   DriftEffect e;
   const auto& cmp = fw.comparison;
@@ -227,8 +251,9 @@ DriftEffect drift_effect(const Firewall& fw, const sockets::Listener& l, const s
         e.may_open.push_back("chain input of table inet portmatrix is missing: it filters no incoming connection");
         break;
       case drift::DiffKind::chain_changed:
-        if (d.found.find("policy accept") != std::string::npos)
-          e.may_open.push_back(fmt::format("chain input has `{}`: what no rule drops is accepted", d.found));
+        // The compiled chain ends in an unconditional drop or reject; while that rule is there the policy is never reached.
+        if (d.found.find("policy accept") != std::string::npos && !ends_in_drop(fw.live, d.chain))
+          e.may_open.push_back(fmt::format("chain input has `{}` and no unconditional drop: what no rule drops is accepted", d.found));
         break;
       case drift::DiffKind::rule_extra:
       case drift::DiffKind::rule_changed:
@@ -247,7 +272,9 @@ DriftEffect drift_effect(const Firewall& fw, const sockets::Listener& l, const s
             (concerns_row(d.row) || drift::verdicts_of(*d.expected_rule).drop)) {
           const auto v = drift::verdicts_of(*d.expected_rule);
           if (v.accept) e.may_close.push_back(fmt::format("the compiled rule `{}` (row {}) is not loaded", d.expected, d.row));
-          if (v.drop) e.may_open.push_back(fmt::format("the compiled rule `{}` that drops it is not loaded", d.expected));
+          // The default rule missing under policy drop changes nothing but counters.
+          if (v.drop && !(unconditional_drop(*d.expected_rule) && policy_drops(fw.live, d.chain)))
+            e.may_open.push_back(fmt::format("the compiled rule `{}` that drops it is not loaded", d.expected));
         }
         break;
       default: break;
