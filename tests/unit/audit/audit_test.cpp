@@ -308,3 +308,35 @@ TEST(Audit, UnreadableFirewallIsAFindingAndClaimsNothing) {
   EXPECT_NE(find(r, "unexpected-listener")->message.find("unknown"), std::string::npos);
   EXPECT_NE(find(r, "unexpected-listener")->message.find("owner unknown"), std::string::npos);
 }
+
+TEST(Audit, ChainPolicyAcceptMattersOnlyWithoutTheDefaultDrop) {
+  auto p = policy();
+  auto ls = healthy();
+  ls.push_back(tcp("0.0.0.0", 4444, "nc", 77));
+  auto accept_policy = [](json& j) {
+    for (auto& item : j["nftables"])
+      if (item.contains("chain") && item["chain"]["name"] == "input") item["chain"]["policy"] = "accept";
+  };
+  auto drop_default = [](json& j) {
+    auto& items = j["nftables"];
+    items.erase(std::find_if(items.begin(), items.end(), [](const json& i) {
+      return i.contains("rule") && i["rule"]["chain"] == "input" && i["rule"].value("comment", "") == "default";
+    }));
+  };
+  auto message = [&](const Firewall& fw) {
+    auto r = compare(p, ls, fw);
+    const Finding* f = find(r, "unexpected-listener");
+    return f ? f->message : std::string("none");
+  };
+  // The compiled chain ends in `counter drop`: its policy is never reached.
+  EXPECT_EQ(message(drifted(accept_policy)).find("but"), std::string::npos) << message(drifted(accept_policy));
+  // Without that rule, policy drop still drops.
+  EXPECT_EQ(message(drifted(drop_default)).find("but"), std::string::npos) << message(drifted(drop_default));
+  // Without both, what no rule drops is accepted.
+  const std::string both = message(drifted([&](json& j) {
+    accept_policy(j);
+    drop_default(j);
+  }));
+  EXPECT_NE(both.find("policy accept;` and no unconditional drop"), std::string::npos) << both;
+  EXPECT_NE(both.find("`[{\"counter\":null},{\"drop\":null}]` that drops it is not loaded"), std::string::npos) << both;
+}
