@@ -330,3 +330,20 @@ TEST_F(AuditTest, NetlinkAndProcAgreeOnTheSameSockets) {
   EXPECT_EQ((*nl)->listeners[4].v6only, std::optional<bool>(false));
   EXPECT_FALSE((*pf)->listeners[4].v6only.has_value());
 }
+
+TEST_F(AuditTest, DefaultsToTheSiteTheFirewallWasEnabledWith) {
+  PM_REQUIRE_ROOT();
+  const std::string site = pmtest::source_path("tests/data/sites/cms-optional-off.yaml");
+  auto en = pmtest::pm({"firewall", "enable", "--confirm-timeout", "0", "--site", site}, "", ns_.fd());
+  ASSERT_EQ(en.exit_code, 0) << en.err;
+  auto r = pmtest::pm({"audit", "--format", "json"}, "", ns_.fd());
+  EXPECT_NE(r.err.find("auditing against " + site), std::string::npos) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["firewall"]["state"], "on") << j["firewall"].dump(1);
+  // Against the bundled example site the same table is not what compile produces.
+  j = audit(1, {"--site", "cms-site"});
+  EXPECT_EQ(j["firewall"]["state"], "drift");
+  bool web_missing = false;
+  for (const auto& d : j["firewall"]["differences"]) web_missing |= d["kind"] == "rule-missing" && d["row"] == "web";
+  EXPECT_TRUE(web_missing) << j["firewall"]["differences"].dump(1);
+}

@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "portmatrix/audit.hpp"
+#include "portmatrix/hostfw.hpp"
 #include "portmatrix/texttable.hpp"
 
 namespace pmcli {
@@ -118,8 +119,25 @@ std::string to_text(const au::Report& rep, const au::Firewall& fw) {
   return s;
 }
 
+// The site `firewall enable` recorded, when it can be found again (bundled, or an
+// absolute path): auditing a host against the bundled example when it was
+// enabled with its own site would report drift that is not there.
+std::string enabled_site() {
+  auto st = portmatrix::hostfw::load_state(portmatrix::hostfw::Paths::from_env());
+  if (!st || (st->status != "on" && st->status != "pending")) return "";
+  const std::string& s = st->site;
+  constexpr std::string_view bundled = " (bundled)";
+  if (s.size() > bundled.size() && s.ends_with(bundled)) return s.substr(0, s.size() - bundled.size());
+  return !s.empty() && s[0] == '/' ? s : "";
+}
+
 int run_audit(const AuditOptions& o) {
-  auto lp = load_policy_args(o.matrix, o.site);
+  std::string site = o.site;
+  if (site.empty() && o.matrix.empty()) {
+    site = enabled_site();
+    if (!site.empty()) std::cerr << "portmatrix: note: auditing against " << site << ", the site the firewall was enabled with\n";
+  }
+  auto lp = load_policy_args(o.matrix, site);
   if (!lp) return kUsage;
   const so::Method method = o.sockets == "netlink" ? so::Method::netlink
                             : o.sockets == "proc"  ? so::Method::procfs
@@ -138,6 +156,8 @@ void setup_audit(CLI::App& app) {
   auto o = std::make_shared<AuditOptions>();
   auto* sub = app.add_subcommand("audit", "Compare this host's listening sockets and active firewall with the policy (exit 1 on findings)");
   add_policy_options(sub, o->matrix, o->site);
+  sub->get_option("--site")->description(
+      "Site file (default: the one 'firewall enable' recorded, else the bundled example site of the matrix)");
   add_format_option(sub, o->format, {"text", "json"});
   o->sockets = "auto";
   sub->add_option("--sockets", o->sockets, "How to read sockets: netlink sock_diag, /proc/net, or netlink with /proc/net as fallback")
