@@ -246,38 +246,27 @@ DriftEffect drift_effect(const Firewall& fw, const sockets::Listener& l, const s
   };
   for (const auto& d : cmp.differences) {
     if (d.chain != "input") continue;
-    switch (d.kind) {
-      case drift::DiffKind::chain_missing:
-        e.may_open.push_back("chain input of table inet portmatrix is missing: it filters no incoming connection");
-        break;
-      case drift::DiffKind::chain_changed:
-        // The compiled chain ends in an unconditional drop or reject; while that rule is there the policy is never reached.
-        if (d.found.find("policy accept") != std::string::npos && !ends_in_drop(fw.live, d.chain))
-          e.may_open.push_back(fmt::format("chain input has `{}` and no unconditional drop: what no rule drops is accepted", d.found));
-        break;
-      case drift::DiffKind::rule_extra:
-      case drift::DiffKind::rule_changed:
-      case drift::DiffKind::rule_order:
-        if (d.live_rule && drift::may_match_port(*d.live_rule, fw.live, l.protocol, l.port)) {
-          const auto v = drift::verdicts_of(*d.live_rule);
-          if (v.accept) e.may_open.push_back(fmt::format("the loaded rule `{}` may accept it", d.found));
-          if (v.drop) e.may_close.push_back(fmt::format("the loaded rule `{}` may drop it", d.found));
-        }
-        if (d.kind == drift::DiffKind::rule_order && e.may_open.empty() && e.may_close.empty())
-          e.may_close.push_back("the rules of chain input are in another order than compiled");
-        [[fallthrough]];
-      case drift::DiffKind::rule_missing:
-        if (d.kind != drift::DiffKind::rule_order && d.expected_rule &&
-            drift::may_match_port(*d.expected_rule, fw.expected, l.protocol, l.port) &&
-            (concerns_row(d.row) || drift::verdicts_of(*d.expected_rule).drop)) {
-          const auto v = drift::verdicts_of(*d.expected_rule);
-          if (v.accept) e.may_close.push_back(fmt::format("the compiled rule `{}` (row {}) is not loaded", d.expected, d.row));
-          // The default rule missing under policy drop changes nothing but counters.
-          if (v.drop && !(unconditional_drop(*d.expected_rule) && policy_drops(fw.live, d.chain)))
-            e.may_open.push_back(fmt::format("the compiled rule `{}` that drops it is not loaded", d.expected));
-        }
-        break;
-      default: break;
+    using K = drift::DiffKind;
+    if (d.kind == K::chain_missing)
+      e.may_open.push_back("chain input of table inet portmatrix is missing: it filters no incoming connection");
+    // The compiled chain ends in an unconditional drop or reject; while that rule is there the policy is never reached.
+    if (d.kind == K::chain_changed && d.found.find("policy accept") != std::string::npos && !ends_in_drop(fw.live, d.chain))
+      e.may_open.push_back(fmt::format("chain input has `{}` and no unconditional drop: what no rule drops is accepted", d.found));
+    // A loaded rule the compiled table lacks, or has elsewhere, that may see this port.
+    if (d.live_rule && drift::may_match_port(*d.live_rule, fw.live, l.protocol, l.port)) {
+      const auto v = drift::verdicts_of(*d.live_rule);
+      if (v.accept) e.may_open.push_back(fmt::format("the loaded rule `{}` may accept it", d.found));
+      if (v.drop) e.may_close.push_back(fmt::format("the loaded rule `{}` may drop it", d.found));
+    }
+    // A compiled rule that is not loaded: one of its own row's accepts, or any drop that would see this port.
+    if ((d.kind == K::rule_missing || d.kind == K::rule_changed) && d.expected_rule &&
+        drift::may_match_port(*d.expected_rule, fw.expected, l.protocol, l.port)) {
+      const auto v = drift::verdicts_of(*d.expected_rule);
+      if (v.accept && concerns_row(d.row))
+        e.may_close.push_back(fmt::format("the compiled rule `{}` (row {}) is not loaded", d.expected, d.row));
+      // The default rule missing under policy drop changes nothing but counters.
+      if (v.drop && !(unconditional_drop(*d.expected_rule) && policy_drops(fw.live, d.chain)))
+        e.may_open.push_back(fmt::format("the compiled rule `{}` that drops it is not loaded", d.expected));
     }
   }
   for (const auto& f : cmp.foreign) {
