@@ -340,3 +340,26 @@ TEST(Audit, ChainPolicyAcceptMattersOnlyWithoutTheDefaultDrop) {
   EXPECT_NE(both.find("policy accept;` and no unconditional drop"), std::string::npos) << both;
   EXPECT_NE(both.find("`[{\"counter\":null},{\"drop\":null}]` that drops it is not loaded"), std::string::npos) << both;
 }
+
+TEST(Audit, AnOrderDifferenceConcernsOnlyThePortsOfTheRuleOutOfPlace) {
+  auto p = policy();
+  auto ls = healthy();
+  ls.push_back(tcp("0.0.0.0", 6001, "httpd", 50));
+  // telnet's accept moved above web-internal's drops: the first rule out of place is udp 6001's drop.
+  auto fw = drifted([](json& j) {
+    auto& items = j["nftables"];
+    auto is = [](const json& i, const char* comment) { return i.contains("rule") && i["rule"].value("comment", "") == comment; };
+    auto telnet = std::find_if(items.begin(), items.end(), [&](const json& i) { return is(i, "telnet"); });
+    auto closed = std::find_if(items.begin(), items.end(), [&](const json& i) { return is(i, "web-internal"); });
+    std::iter_swap(telnet, closed);
+  });
+  ASSERT_EQ(fw.comparison.differences.size(), 1u);
+  auto r = compare(p, ls, fw);
+  EXPECT_EQ(at(r, "0.0.0.0:22").reach_text.find("but"), std::string::npos) << at(r, "0.0.0.0:22").reach_text;
+  EXPECT_EQ(at(r, "0.0.0.0:6001").finding, "") << at(r, "0.0.0.0:6001").reach_text;
+  auto udp = tcp("0.0.0.0", 6001);
+  udp.protocol = Protocol::udp;
+  ls.push_back(udp);
+  r = compare(p, ls, fw);
+  EXPECT_NE(r.listeners.back().reach_text.find("may drop it"), std::string::npos) << r.listeners.back().reach_text;
+}
