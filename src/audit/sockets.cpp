@@ -132,7 +132,8 @@ Expected<std::vector<Listener>> netlink_listeners(Protocol protocol, Family fami
   if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0)
     return Error{Error::Kind::kernel, fmt::format("netlink sock_diag bind: {}", std::strerror(errno))};
 
-  // Large enough that the kernel never has to truncate a dump message (ss uses 32 KiB too).
+  // The kernel sizes dump messages to fit the reader's buffer; were one cut short anyway,
+  // libmnl would report it (ENOSPC) rather than hand over half a message.
   std::vector<char> buf(32768);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;

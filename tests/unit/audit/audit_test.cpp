@@ -211,7 +211,8 @@ TEST(Audit, NeededPortsNothingListensOn) {
   EXPECT_NE(nb->message.find("1556, 13724"), std::string::npos);
   EXPECT_EQ(find(r, "not-listening", "web-internal"), nullptr) << "a closed row needs nothing";
   EXPECT_EQ(find(r, "not-listening", "spi"), nullptr) << "outbound rows need no listener";
-  const Finding* telnet = find(compare(p, {}, firewall(true)), "not-listening", "telnet");
+  const Report nothing = compare(p, {}, firewall(true));
+  const Finding* telnet = find(nothing, "not-listening", "telnet");
   ASSERT_NE(telnet, nullptr);
   EXPECT_NE(telnet->message.find("not even on loopback"), std::string::npos);
 }
