@@ -59,6 +59,11 @@ class Namespace {
   int fd_ = -1;
 };
 
+// Calls fn on a thread that has unshared into a new, empty network namespace of
+// its own. The kernel removes it when the thread ends, so there is no name to
+// register or clean up, even after a crash. Needs CAP_SYS_ADMIN.
+Status in_private_namespace(const std::function<void()>& fn);
+
 // Joins two namespaces with a veth pair (interface names up to 15 characters) and sets both ends up.
 Status add_veth(const Namespace& a, const std::string& if_a, const Namespace& b, const std::string& if_b);
 

@@ -11,7 +11,8 @@ namespace portmatrix::nft {
 
 // Runs nft commands (the syntax of `nft -f`) as one transaction: all of it or
 // nothing. Returns nft's output; an Error of kind kernel carries nft's message.
-Expected<std::string> run(std::string_view commands, bool json_output = false, bool dry_run = false);
+// handles: text listings end each object's line with `# handle N` (as `nft -a`).
+Expected<std::string> run(std::string_view commands, bool json_output = false, bool dry_run = false, bool handles = false);
 
 // The listing of `table inet portmatrix`, or "" when the table is absent.
 Expected<std::string> list_own_table();

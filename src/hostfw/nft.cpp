@@ -15,12 +15,15 @@ struct CtxFree {
 };
 }  // namespace
 
-Expected<std::string> run(std::string_view commands, bool json_output, bool dry_run) {
+Expected<std::string> run(std::string_view commands, bool json_output, bool dry_run, bool handles) {
   std::unique_ptr<nft_ctx, CtxFree> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) return Error{Error::Kind::kernel, "libnftables: cannot create a context"};
   nft_ctx_buffer_output(ctx.get());
   nft_ctx_buffer_error(ctx.get());
-  if (json_output) nft_ctx_output_set_flags(ctx.get(), NFT_CTX_OUTPUT_JSON);
+  unsigned flags = 0;
+  if (json_output) flags |= NFT_CTX_OUTPUT_JSON;
+  if (handles) flags |= NFT_CTX_OUTPUT_HANDLE;
+  if (flags) nft_ctx_output_set_flags(ctx.get(), flags);
   if (dry_run) nft_ctx_set_dry_run(ctx.get(), true);
   std::string buf(commands);
   int rc = nft_run_cmd_from_buffer(ctx.get(), buf.c_str());

@@ -140,6 +140,7 @@ class MatrixReader {
     if (n.IsMap()) {
       if (!r_.check_map(n, key, {"ports", "configurable"}, {"ports"})) return spec;
       if (auto c = n["configurable"]) spec.configurable = r_.boolean(c, "configurable").value_or(false);
+      if (!n["ports"]) return spec;  // missing: check_map has reported it (assigning it would throw)
       ports = n["ports"];
       list = &ports;
     }

@@ -161,6 +161,22 @@ Status Namespace::add_address(const std::string& ifname, const Prefix& p) const 
 
 Status Namespace::set_up(const std::string& ifname) const { return check({"ip", "link", "set", ifname, "up"}); }
 
+Status in_private_namespace(const std::function<void()>& fn) {
+  Status st;
+  std::thread t([&] {
+    // unshare affects only this thread: the process's other threads stay where they are.
+    if (::unshare(CLONE_NEWNET) != 0) {
+      const int e = errno;
+      st = Error{e == EPERM ? Error::Kind::permission : Error::Kind::kernel,
+                 fmt::format("cannot create a private network namespace: {}", std::strerror(e))};
+      return;
+    }
+    fn();
+  });
+  t.join();
+  return st;
+}
+
 Status add_veth(const Namespace& a, const std::string& if_a, const Namespace& b, const std::string& if_b) {
   if (auto e = a.check({"ip", "link", "add", if_a, "type", "veth", "peer", "name", if_b, "netns", b.name()})) return e;
   if (auto e = a.set_up(if_a)) return e;

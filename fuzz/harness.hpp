@@ -1,0 +1,67 @@
+// What the fuzz targets run on one input, shared with the regression test that
+// replays kept inputs (tests/regression/engine/) in the ordinary test suite.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "portmatrix/capture.hpp"
+#include "portmatrix/conntrack.hpp"
+#include "portmatrix/decode.hpp"
+
+namespace pmfuzz {
+
+// A whole capture file: read, decode and track every frame, as replay does.
+// Returns the damage the reader reported (0 when the input is not a capture).
+inline std::uint64_t run_capture(const std::uint8_t* data, std::size_t size) {
+  using namespace portmatrix;
+  auto reader = CaptureReader::from_memory({data, size});
+  if (!reader) return 0;
+  DecoderOptions dopt;
+  dopt.fragment_capacity = 16;
+  Decoder decoder(dopt);
+  ConntrackOptions copt;
+  copt.max_entries = 8;  // small, so eviction runs too
+  Conntrack table(copt, [](const Connection&) {});
+  // Packets go to the table in batches of three, as track_captures does (add_batch);
+  // fuzz_decode covers add().
+  Frame f;
+  DecodedPacket packets[3];
+  TrackInput batch[3];
+  std::size_t pending = 0;
+  while (reader->next(f)) {
+    PM_ASSERT(f.caplen == 0 || f.data != nullptr, "frame without data");
+    PM_ASSERT(f.origlen >= f.caplen, "origlen below caplen");
+    PM_ASSERT(f.interface < reader->interfaces().size(), "frame names an unknown interface");
+    decoder.decode(f, packets[pending]);
+    PM_ASSERT(packets[pending].opaque_offset <= f.caplen, "opaque payload starts past the frame");
+    batch[pending] = {&packets[pending], f.ts_ns, f.interface};
+    if (++pending == 3) {
+      table.add_batch({batch, pending});
+      pending = 0;
+    }
+  }
+  table.add_batch({batch, pending});
+  table.finish();
+  PM_ASSERT(reader->stats().file_bytes <= size, "read past the end");
+  PM_ASSERT(table.size() == 0, "finish left connections behind");
+  return reader->stats().total_issues();
+}
+
+// One frame: the first byte picks the link type, the rest is the frame. The
+// decoder and table live across calls, so fragments and quotes meet earlier packets.
+inline void run_frame(portmatrix::Decoder& decoder, portmatrix::Conntrack& table, const std::uint8_t* data,
+                      std::size_t size) {
+  using namespace portmatrix;
+  static constexpr std::uint16_t kLinkTypes[] = {linktype::ethernet, linktype::linux_sll, linktype::linux_sll2,
+                                                 linktype::raw,      linktype::ipv4,      linktype::ipv6,
+                                                 linktype::null,     linktype::loop};
+  if (size < 1) return;
+  std::uint16_t lt = kLinkTypes[data[0] % (sizeof kLinkTypes / sizeof kLinkTypes[0])];
+  auto len = static_cast<std::uint32_t>(size - 1);
+  DecodedPacket p;
+  decoder.decode(lt, data + 1, len, len, 0, p);
+  PM_ASSERT(p.opaque_offset <= len, "opaque payload starts past the frame");
+  table.add(p, 0);
+}
+
+}  // namespace pmfuzz

@@ -1,0 +1,67 @@
+#include "portmatrix/engine.hpp"
+
+#include <sys/stat.h>
+
+#include <vector>
+
+namespace portmatrix {
+
+namespace {
+// How often (in frames) the progress hook is told.
+constexpr std::uint64_t kProgressEvery = 1 << 16;
+
+std::uint64_t file_size(const std::string& path) {
+  struct stat st{};
+  if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+}  // namespace
+
+Expected<EngineReport> track_captures(const std::vector<std::string>& paths, const EngineOptions& options,
+                                      const Conntrack::Sink& sink, const PacketHook& on_packet,
+                                      const ProgressHook& on_progress) {
+  EngineReport report;
+  Decoder decoder(options.decoder);
+  Conntrack table(options.conntrack, sink);
+  Frame frame;
+  // Without a per-packet hook, packets are decoded in batches so that the table
+  // lookups of a batch overlap (Conntrack::add_batch).
+  constexpr std::size_t kBatch = 32;
+  std::vector<DecodedPacket> packets(kBatch);
+  std::vector<TrackInput> batch(kBatch);
+  for (std::size_t ci = 0; ci < paths.size(); ++ci) {
+    auto reader = CaptureReader::open(paths[ci], options.capture);
+    if (!reader) return reader.error();
+    std::uint64_t total = file_size(paths[ci]);
+    // Interfaces are numbered across all captures; pcapng files may add them as they go.
+    std::uint32_t first_itf = static_cast<std::uint32_t>(report.interfaces.size());
+    std::uint64_t n = 0;
+    std::size_t pending = 0;
+    for (bool more = true; more;) {
+      more = reader->next(frame);
+      if (more) {
+        DecodedPacket& packet = packets[pending];
+        decoder.decode(frame, packet);
+        if (on_packet) {
+          on_packet(frame, packet, table.add(packet, frame.ts_ns, first_itf + frame.interface));
+        } else {
+          batch[pending++] = {&packet, frame.ts_ns, first_itf + frame.interface};
+        }
+        if (on_progress && ++n % kProgressEvery == 0) on_progress(ci, reader->stats().file_bytes, total);
+      }
+      if (pending == kBatch || (!more && pending > 0)) {
+        table.add_batch({batch.data(), pending});
+        pending = 0;
+      }
+    }
+    if (on_progress) on_progress(ci, reader->stats().file_bytes, total);
+    for (const auto& itf : reader->interfaces()) report.interfaces.push_back({ci, itf});
+    report.captures.push_back({reader->name(), reader->format(), reader->stats()});
+  }
+  table.finish();
+  report.decoder = decoder.stats();
+  report.conntrack = table.stats();
+  return report;
+}
+
+}  // namespace portmatrix

@@ -1,0 +1,69 @@
+// The cell interpreter: what one cell of a vendor table means, as vendors
+// write it ("1556/13724", "6001 (Note 6)", "TCP/ SNMP Trap", "No (Note 1)").
+// Shared by every layout; the grammar is in docs/import.md. A cell that cannot
+// be understood adds a diagnostic at its line and column and yields nullopt.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/import/document.hpp"
+#include "portmatrix/diag.hpp"
+#include "portmatrix/model.hpp"
+
+namespace portmatrix::importer {
+
+// A reference to a numbered note ("(Note 6)", "See Notes 2, 4.") and where it is.
+struct NoteRef {
+  int id = 0;
+  SourceLoc loc;
+};
+
+// A note reference's place in a cell: [begin, end) covers the whole reference,
+// including "See " and enclosing parentheses, so it can be cut out of the cell.
+struct NoteRefSpan {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::vector<std::pair<int, std::size_t>> ids;  // note number and its offset
+};
+// Every note reference in text, in order.
+std::vector<NoteRefSpan> find_note_refs(std::string_view text);
+// The note references of a cell, located.
+std::vector<NoteRef> cell_note_refs(const Cell& cell);
+
+// A port column: "22", "Ephemeral", "22, Ephemeral", "5001-64500", "1556/13724",
+// "443 (C)", "Any", "NA" (no port given: a warning).
+struct PortCell {
+  PortSpec spec;
+  std::vector<NoteRef> notes;
+};
+std::optional<PortCell> interpret_ports(const Cell& cell, Diagnostics& diags);
+
+// The protocol column: "TCP", "TCP/UDP", "TCP/SSH/SFTP" (application SSH/SFTP),
+// "TCP/ SNMP Trap", "NA" (unknown, never guessed).
+struct ProtocolCell {
+  ProtocolSet protocols;  // empty: unknown
+  std::string application;
+  std::vector<NoteRef> notes;
+};
+std::optional<ProtocolCell> interpret_protocols(const Cell& cell, Diagnostics& diags);
+
+// "Yes", "No", "No (Note 1)".
+struct YesNoCell {
+  bool value = false;
+  std::vector<NoteRef> notes;
+};
+std::optional<YesNoCell> interpret_yes_no(const Cell& cell, Diagnostics& diags);
+
+// "Open", "Closed", "Filtered", "Open (Note 1)".
+struct StateCell {
+  PortState state = PortState::open;
+  std::vector<NoteRef> notes;
+};
+std::optional<StateCell> interpret_state(const Cell& cell, Diagnostics& diags);
+
+// A components table's interface column: "Eth0", "Eth1-3", "eth0, eth1" -> lower case names.
+std::vector<std::string> interpret_interfaces(const Cell& cell);
+
+}  // namespace portmatrix::importer

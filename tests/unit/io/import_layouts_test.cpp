@@ -1,0 +1,227 @@
+// The three layout readers, layout detection, and what malformed input reports
+// (severity, line and column).
+#include <gtest/gtest.h>
+
+#include "io/import/document.hpp"
+#include "portmatrix/import.hpp"
+
+using namespace portmatrix;
+using namespace portmatrix::importer;
+
+namespace {
+
+const std::string kHeader =
+    "Source\t\tDestination\t\tNetwork / Application Protocol\tOptionally Enabled / Disabled?\tDefault Port "
+    "State\tDescription\n"
+    "System\tPort (Configurable Range)\tSystem\tPort (Configurable Range)\t\t\t\t\n";
+
+Parsed<Matrix> import_text(const std::string& body, bool strict = false) {
+  ImportOptions o;
+  o.strict = strict;
+  return import_table(kHeader + body, "t.txt", ImportFormat::text, o);
+}
+
+// The first diagnostic of the given severity, formatted.
+std::string first(const Diagnostics& d, Severity s) {
+  for (const auto& item : d.items())
+    if (item.severity == s) return item.format();
+  return "";
+}
+
+}  // namespace
+
+TEST(ImportDetect, ByContentAndName) {
+  EXPECT_EQ(detect_import_format("a\tb\tc\nd\te\tf\n", "x"), ImportFormat::text);
+  EXPECT_EQ(detect_import_format("a,b,c\nd,e,f\n", "x"), ImportFormat::csv);
+  EXPECT_EQ(detect_import_format("| a | b |\n|---|---|\n| 1 | 2 |\n", "x"), ImportFormat::markdown);
+  EXPECT_EQ(detect_import_format("a\tb\tc\nd\te\tf\n", "table.csv"), ImportFormat::csv);
+  EXPECT_EQ(detect_import_format("anything", "table.md"), ImportFormat::markdown);
+  EXPECT_EQ(detect_import_format("just prose\n", "x"), std::nullopt);
+  auto p = import_table("just prose\n", "x.txt");
+  EXPECT_FALSE(p);
+  EXPECT_NE(first(p.diags, Severity::error).find("cannot tell the layout"), std::string::npos);
+}
+
+TEST(ImportCsv, Rfc4180Cells) {
+  Diagnostics d;
+  auto doc = read_csv_layout("a,\"b, with comma\",\"say \"\"hi\"\"\"\r\n\"two\r\nlines\",x\r\nlast,\"\"", "t.csv", d);
+  EXPECT_TRUE(d.empty());
+  ASSERT_EQ(doc.records.size(), 3u);
+  const auto& r0 = doc.records[0].cells;
+  ASSERT_EQ(r0.size(), 3u);
+  EXPECT_EQ(r0[1].text, "b, with comma");
+  EXPECT_EQ(r0[1].loc.column, 4);  // after the opening quote
+  EXPECT_EQ(r0[2].text, "say \"hi\"");
+  const auto& r1 = doc.records[1];
+  EXPECT_EQ(r1.loc.line, 2);
+  EXPECT_EQ(r1.cells[0].text, "two\nlines");
+  EXPECT_EQ(r1.cells[1].loc.line, 3);  // the quoted line break moved it to the next line
+  EXPECT_EQ(r1.cells[1].loc.column, 8);
+  EXPECT_EQ(doc.records[2].loc.line, 4);
+  EXPECT_EQ(doc.records[2].cells[1].text, "");
+}
+
+TEST(ImportCsv, LoneCarriageReturnsEndLines) {
+  Diagnostics d;
+  auto doc = read_csv_layout("a,b\rc,d\r", "t.csv", d);
+  ASSERT_EQ(doc.records.size(), 2u);
+  EXPECT_EQ(doc.records[1].loc.line, 2);
+  EXPECT_EQ(doc.records[1].cells[1].text, "d");
+}
+
+TEST(ImportCsv, MalformedQuotes) {
+  Diagnostics d;
+  read_csv_layout("a,b\nc,\"open\nstill open", "t.csv", d);
+  ASSERT_TRUE(d.has_errors());
+  EXPECT_EQ(d.items()[0].format(), "t.csv:2:3: error: unterminated quoted cell: the closing '\"' is missing");
+
+  Diagnostics d2;
+  read_csv_layout("\"a\"x,b\n", "t.csv", d2);
+  ASSERT_TRUE(d2.has_errors());
+  EXPECT_EQ(d2.items()[0].loc.line, 1);
+  EXPECT_EQ(d2.items()[0].loc.column, 4);
+
+  Diagnostics d3;
+  auto doc = read_csv_layout("a,b\"c\n", "t.csv", d3);
+  EXPECT_FALSE(d3.has_errors());
+  ASSERT_EQ(d3.items().size(), 1u);
+  EXPECT_EQ(d3.items()[0].loc.column, 4);
+  EXPECT_EQ(doc.records[0].cells[1].text, "b\"c");
+}
+
+TEST(ImportMarkdown, EscapedPipesAndLineBreaks) {
+  Diagnostics d;
+  auto doc = read_markdown_layout("# T\n\n| a | b \\| c | d<br>e |\n|---|---|---|\n|x|y\n", "t.md", d);
+  EXPECT_TRUE(d.empty());
+  ASSERT_EQ(doc.records.size(), 4u);
+  EXPECT_EQ(doc.records[0].kind, Record::Kind::text);
+  const auto& row = doc.records[2].cells;
+  ASSERT_EQ(row.size(), 3u);
+  EXPECT_EQ(row[1].text, "b | c");
+  EXPECT_EQ(row[1].loc.column, 7);
+  EXPECT_EQ(row[2].text, "d\ne");
+  EXPECT_EQ(doc.records[3].loc.line, 5);  // the separator row is not a record
+  EXPECT_EQ(doc.records[3].cells.size(), 2u);
+}
+
+TEST(ImportMarkdown, MissingSeparatorIsAWarning) {
+  Diagnostics d;
+  read_markdown_layout("| a | b |\n| 1 | 2 |\n", "t.md", d);
+  ASSERT_EQ(d.items().size(), 1u);
+  EXPECT_EQ(d.items()[0].severity, Severity::warning);
+  EXPECT_EQ(d.items()[0].loc.line, 1);
+}
+
+TEST(ImportText, BadCellsAreReportedAtLineAndColumn) {
+  auto p = import_text("A\tEphemeral\tB\t70000\tTCP\tYes\tOpen\tx\nC\tEphemeral\tD\t80\tTCP\tPerhaps\tOpen\tx\n");
+  EXPECT_FALSE(p);
+  ASSERT_EQ(p.diags.error_count(), 2u);
+  EXPECT_EQ(p.diags.items()[0].format(), "t.txt:3:15: error: port 70000 is outside 0-65535");
+  EXPECT_EQ(p.diags.items()[1].format(), "t.txt:4:22: error: 'Perhaps' is not Yes or No");
+}
+
+TEST(ImportText, ShortRowsAndMissingHeaders) {
+  auto p = import_text("A\tEphemeral\tB\n");
+  EXPECT_FALSE(p);
+  EXPECT_EQ(first(p.diags, Severity::error), "t.txt:3:1: error: the row has 3 cells but the table header (line 1) has 8 columns");
+
+  auto none = import_table("Component\tInterface\tDescription\nX\tEth0\ty\n", "t.txt", ImportFormat::text);
+  EXPECT_FALSE(none);
+  EXPECT_NE(first(none.diags, Severity::error).find("no port table found"), std::string::npos);
+
+  auto no_state = import_table("Source System\tSource Port\tDestination System\tDestination Port\tProtocol\tOptional\n",
+                               "t.txt", ImportFormat::text);
+  EXPECT_FALSE(no_state);
+  EXPECT_EQ(first(no_state.diags, Severity::error), "t.txt:1:1: error: the port table header has no default port state column");
+}
+
+TEST(ImportText, UndefinedNoteIsAWarningAndAnErrorWhenStrict) {
+  std::string body = "A\tEphemeral\tB\t80\tTCP/HTTP\tYes\tOpen\tSee Note 7.\n";
+  auto p = import_text(body);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(first(p.diags, Severity::warning), "t.txt:3:45: warning: the row refers to note 7, which the document does not define");
+  EXPECT_EQ(p.value->flows[0].notes, std::vector<int>{7});
+  auto strict = import_text(body, true);
+  EXPECT_FALSE(strict);
+  EXPECT_EQ(strict.diags.error_count(), 1u);
+}
+
+TEST(ImportText, StrayRowsAndExtraCellsAreNotDroppedSilently) {
+  auto p = import_table("Before\tthe\ttable\n" + kHeader + "A\tEphemeral\tB\t80\tTCP\tYes\tOpen\tx\textra\n", "t.txt",
+                        ImportFormat::text);
+  ASSERT_TRUE(p);
+  ASSERT_EQ(p.diags.items().size(), 2u);
+  EXPECT_EQ(p.diags.items()[0].format(),
+            "t.txt:1:1: warning: a table row outside any recognised table (no header row before it) is ignored");
+  EXPECT_EQ(p.diags.items()[1].loc.line, 4);
+  EXPECT_EQ(p.diags.items()[1].loc.column, 33);
+}
+
+TEST(ImportText, NotesGiveFactsAndConflictsAreErrors) {
+  std::string notes =
+      "\nNOTES:\n- 1 Telnet can be restricted to only localhost connections.\n"
+      "- 2 When the firewall is activated, port 23 will be closed.\n"
+      "- 3 Listener ports are configurable in the admin menu.\n";
+  auto ok = import_text("A\tEphemeral (Note 3)\tB\t23\tTCP/Telnet\tNo (Note 1)\tOpen\tx\n" + notes);
+  ASSERT_TRUE(ok);
+  const Flow& f = ok.value->flows[0];
+  EXPECT_EQ(f.when_firewalled, FirewallAction::localhost_only);
+  EXPECT_TRUE(f.source_ports.configurable);  // note 3 cited in the source port cell
+  EXPECT_FALSE(f.destination_ports.configurable);
+  EXPECT_EQ(f.notes, (std::vector<int>{1, 3}));
+
+  auto clash = import_text("A\tEphemeral\tB\t23\tTCP/Telnet\tNo (Note 1)\tOpen (Note 2)\tx\n" + notes);
+  EXPECT_FALSE(clash);
+  EXPECT_NE(first(clash.diags, Severity::error).find("different firewall behaviour"), std::string::npos);
+
+  // Note 2 names port 23; a row on port 80 citing it does not get closed.
+  auto other = import_text("A\tEphemeral\tB\t80\tTCP\tNo\tOpen\tSee note 2\n" + notes);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other.value->flows[0].when_firewalled, FirewallAction::allow);
+  EXPECT_NE(first(other.diags, Severity::warning).find("names a port this row does not have"), std::string::npos);
+}
+
+TEST(ImportText, IdsAreUniqueAndValid) {
+  auto p = import_text(
+      "A\tEphemeral\tB\t22\tTCP/SSH\tNo\tOpen\tx\n"
+      "C\tEphemeral\tD\t22\tTCP/SSH\tNo\tOpen\tx\n"
+      "C\tEphemeral\tD\t2222\tTCP/SSH\tNo\tOpen\tx\n"
+      "E\tEphemeral\tF G\t80\tTCP\tNo\tOpen\tx\n");
+  ASSERT_TRUE(p) << first(p.diags, Severity::error);
+  std::vector<std::string> ids;
+  for (const auto& f : p.value->flows) ids.push_back(f.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"ssh", "ssh-d", "ssh-2", "f-g"}));
+}
+
+TEST(ImportText, PageFurnitureAndRepeatedHeadersBetweenRows) {
+  std::string footer = "**Vendor - Confidential**\n";
+  auto p = import_table(footer + kHeader + "A\tEphemeral\tB\t22\tTCP\tNo\tOpen\tx\n\n" + footer + "\n" + kHeader +
+                            "A\tEphemeral\tB\t23\tTCP\tNo\tOpen\tx\n",
+                        "t.txt", ImportFormat::text);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p.diags.empty());
+  ASSERT_EQ(p.value->flows.size(), 2u);
+  EXPECT_EQ(p.value->flows[1].origin.line, 10);
+}
+
+TEST(ImportText, ProseEndsTheTable) {
+  auto p = import_text("A\tEphemeral\tB\t22\tTCP\tNo\tOpen\tx\nSome prose about the table.\n"
+                       "A\tEphemeral\tB\t23\tTCP\tNo\tOpen\tx\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p.value->flows.size(), 1u);
+  EXPECT_EQ(first(p.diags, Severity::warning).substr(0, 9), "t.txt:5:1");
+}
+
+TEST(ImportText, InputMustBeUtf8Text) {
+  // Found by fuzz_import: such bytes came out of the YAML writer changed (tests/regression/import/).
+  auto p = import_table(kHeader + "A\tEphemeral\tB\xdfo\t22\tTCP\tNo\tOpen\tx\nC\x01\tEphemeral\n", "t.txt",
+                        ImportFormat::text);
+  EXPECT_FALSE(p);
+  ASSERT_EQ(p.diags.items().size(), 2u);
+  EXPECT_EQ(p.diags.items()[0].format(),
+            "t.txt:3:14: error: byte 0xDF is not UTF-8 text (a control character or an invalid UTF-8 sequence)");
+  EXPECT_EQ(p.diags.items()[1].loc.line, 4);
+  EXPECT_EQ(p.diags.items()[1].loc.column, 2);
+  // Valid multi-byte text (an en dash, a BOM at the start) is fine.
+  EXPECT_TRUE(import_table("\xEF\xBB\xBF" + kHeader + "A\tEphemeral\tB\t5001\u20135002\tTCP\tNo\tOpen\tx\n", "t.txt"));
+}
