@@ -1,5 +1,5 @@
 // Reports for people: a matrix, optionally bound to a site, with the results of
-// compile and verify, rendered as one self-contained HTML page, as Markdown or
+// compile, verify, replay and audit, rendered as one self-contained HTML page, as Markdown or
 // CSV tables, and as a flow diagram in Graphviz DOT or SVG laid out by libgvc
 // (docs/render.md). Every text from the inputs is escaped for its output, so a
 // name can never change a document's structure.
@@ -9,9 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "portmatrix/audit.hpp"
 #include "portmatrix/backend.hpp"
 #include "portmatrix/model.hpp"
 #include "portmatrix/policy.hpp"
+#include "portmatrix/replay.hpp"
 #include "portmatrix/site.hpp"
 #include "portmatrix/verify.hpp"
 
@@ -48,6 +50,9 @@ struct Input {
   const Policy* policy = nullptr;      // the matrix bound to site
   const Ruleset* ruleset = nullptr;    // the "Compiled ruleset" section
   const VerifyReport* verify = nullptr;  // the "Verify" section
+  const ReplayResult* replay = nullptr;  // the "Replay" section
+  const audit::Report* audit = nullptr;  // with firewall: the "Audit" section
+  const audit::Firewall* firewall = nullptr;
   std::string generator;               // shown in footers, e.g. "portmatrix 0.1.0"
 };
 

@@ -82,6 +82,8 @@ struct Page {
     out += "<a href=\"#port-classes\">Port classes</a>";
     if (in.ruleset) out += "<a href=\"#ruleset\">Ruleset</a>";
     if (in.verify) out += "<a href=\"#verify\">Verify</a>";
+    if (in.replay) out += "<a href=\"#replay\">Replay</a>";
+    if (in.audit && in.firewall) out += "<a href=\"#audit\">Audit</a>";
     out += "</nav>\n";
   }
 
@@ -104,6 +106,20 @@ struct Page {
       out += fmt::format(
           R"(<div class="card {}"><span class="n">{}/{}</span><span class="what">probes passed (verify)</span></div>)",
           v.ok() ? "fate-allowed" : "fate-closed", v.results.size() - v.failures - v.harness_failures, v.results.size());
+      out += "\n";
+    }
+    if (in.replay) {
+      const auto& r = in.replay->summary;
+      out += fmt::format(
+          R"(<div class="card {}"><span class="n">{}</span><span class="what">of {} captured connections would be blocked</span></div>)",
+          r.blocked ? "fate-closed" : "fate-allowed", r.blocked, r.connections);
+      out += "\n";
+    }
+    if (in.audit && in.firewall) {
+      out += fmt::format(
+          R"(<div class="card {}"><span class="n">{}</span><span class="what">audit findings (firewall {})</span></div>)",
+          in.audit->clean() ? "fate-allowed" : "fate-closed", in.audit->findings.size(),
+          audit::to_string(in.firewall->state));
       out += "\n";
     }
     out += "</section>\n";
@@ -340,6 +356,74 @@ struct Page {
     verify_rows(all);
     out += "</details>\n</section>\n";
   }
+  void replay() {
+    if (!in.replay) return;
+    const ReplaySummary& s = in.replay->summary;
+    std::string names;
+    for (const auto& c : in.replay->engine.captures) names += (names.empty() ? "" : ", ") + fmt::format("<code>{}</code>", h(c.name));
+    out += "<section id=\"replay\">\n<h2>Replay</h2>\n";
+    out += fmt::format("<p class=\"lead\">What this policy would do with every connection in {} "
+                       "(<code>portmatrix replay</code>): each connection's first packet, judged by the reference "
+                       "evaluator.</p>\n",
+                       names.empty() ? "the captures" : names);
+    out += fmt::format("<p class=\"verdict {}\">{} connections: {} allowed, {} would be blocked, {} not to or from the "
+                       "host ({} with the initiator inferred)</p>\n",
+                       s.blocked ? "fail" : "ok", s.connections, s.allowed, s.blocked, s.not_host, s.inferred);
+    if (!s.blocked_groups.empty()) {
+      out += "<h3>Would be blocked</h3>\n<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">From</th>"
+             "<th scope=\"col\">To</th><th scope=\"col\">Protocol</th><th scope=\"col\">Port</th>"
+             "<th scope=\"col\">Connections</th><th scope=\"col\">Packets</th><th scope=\"col\">Bytes</th></tr></thead>\n<tbody>\n";
+      for (const auto& g : s.blocked_groups)
+        out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                           h(g.src_system), h(g.dst_system), h(g.protocol), g.port, g.connections, g.packets, g.bytes);
+      out += "</tbody>\n</table></div>\n";
+    }
+    if (!s.allowed_by_row.empty()) {
+      out += "<h3>Allowed, by row</h3>\n<table>\n<thead><tr><th scope=\"col\">Row</th><th scope=\"col\">Connections</th>"
+             "</tr></thead>\n<tbody>\n";
+      for (const auto& [row, n] : s.allowed_by_row)
+        out += fmt::format("<tr><td><a href=\"#row-{0}\"><code>{0}</code></a></td><td>{1}</td></tr>\n", h(row), n);
+      out += "</tbody>\n</table>\n";
+    }
+    out += "</section>\n";
+  }
+
+  void audit_section() {
+    if (!in.audit || !in.firewall) return;
+    const audit::Report& a = *in.audit;
+    const audit::Firewall& fw = *in.firewall;
+    out += "<section id=\"audit\">\n<h2>Audit</h2>\n";
+    out += "<p class=\"lead\">This host as it runs, against the policy (<code>portmatrix audit</code>): its listening "
+           "sockets, who the policy lets reach them, and whether the active firewall is the compiled one.</p>\n";
+    std::string state(audit::to_string(fw.state));
+    if (!fw.error.empty()) state += ": " + fw.error;
+    out += fmt::format("<p>Firewall: <strong>{}</strong></p>\n", h(state));
+    out += fmt::format("<p class=\"verdict {}\">{}</p>\n", a.clean() ? "ok" : "fail",
+                       a.clean() ? std::string("No findings: the host matches the policy.")
+                                 : fmt::format("{} finding(s)", a.findings.size()));
+    if (!a.findings.empty()) {
+      out += "<ul class=\"warnings\">\n";
+      for (const auto& f : a.findings) out += fmt::format("<li><code>{}</code> {}</li>\n", h(f.code), h(f.message));
+      out += "</ul>\n";
+    }
+    out += "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Protocol</th><th scope=\"col\">Local</th>"
+           "<th scope=\"col\">Process</th><th scope=\"col\">Row</th><th scope=\"col\">Reach</th>"
+           "<th scope=\"col\">Finding</th></tr></thead>\n<tbody>\n";
+    for (const auto& lr : a.listeners) {
+      const auto& l = lr.listener;
+      std::string process;
+      for (const auto& o : l.owners) process += fmt::format("{}{}[{}]", process.empty() ? "" : ", ", o.command, o.pid);
+      std::string row = lr.row.empty() ? "-" : lr.row + (lr.row_enabled ? "" : " (disabled)");
+      std::string finding = lr.finding.empty() ? fmt::format("<span class=\"sub\">{}</span>", h(lr.note))
+                                               : fmt::format("<span class=\"fail\">{}</span>", h(lr.finding));
+      out += fmt::format("<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                         to_string(l.protocol), h(l.endpoint()), h(process.empty() ? "-" : process), h(row),
+                         h(lr.reach_text.empty() ? std::string(audit::to_string(lr.reach)) : lr.reach_text), finding);
+    }
+    out += "</tbody>\n</table></div>\n";
+    for (const auto& n : a.notes) out += fmt::format("<p class=\"sub\">note: {}</p>\n", h(n));
+    out += "</section>\n";
+  }
 };
 
 }  // namespace
@@ -370,6 +454,8 @@ Expected<std::string> render_html(const Input& in) {
   page.port_class_section();
   page.ruleset();
   page.verify();
+  page.replay();
+  page.audit_section();
   out += "</main>\n<footer>";
   if (!in.generator.empty()) out += fmt::format("Generated by {}. ", h(in.generator));
   out += "This page is self-contained: it loads nothing, from the network or from disk.</footer>\n";

@@ -76,6 +76,8 @@ td.systems span { display: block; }
 td.ports { min-width: 90px; }
 td.desc { min-width: 200px; color: #3e4c59; }
 tr.off td:not(.fate) { color: #8a96a3; }
+p.sub { color: var(--muted); font-size: 12px; margin: 4px 0; }
+section h3 { font-size: 15px; margin: 16px 0 6px; }
 #no-match { color: var(--muted); font-style: italic; }
 ol.notes li { margin: 4px 0; }
 ol.notes li:target { background: #fff8e1; }

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include "cli.hpp"
+#include "portmatrix/audit.hpp"
 #include "portmatrix/matrix_io.hpp"
+#include "portmatrix/replay.hpp"
 #include "portmatrix/report.hpp"
 
 namespace pmcli {
@@ -14,18 +16,22 @@ namespace {
 
 struct RenderOptions {
   std::string matrix, site, format, output, target;
-  bool no_site = false, verify = false;
+  std::vector<std::string> replay;
+  bool no_site = false, verify = false, audit = false;
+  // Any of the options that add a section of results to the HTML report.
+  bool sections() const { return !target.empty() || verify || !replay.empty() || audit; }
 };
 
 int run_render(const RenderOptions& o) {
   namespace rp = portmatrix::report;
   const bool html = o.format == "html";
-  if (!html && (!o.target.empty() || o.verify)) {
-    std::cerr << "portmatrix: error: --target and --verify add sections to the HTML report; use --format html\n";
+  if (!html && o.sections()) {
+    std::cerr << "portmatrix: error: --target, --verify, --replay and --audit add sections to the HTML report; use "
+                 "--format html\n";
     return kUsage;
   }
-  if (o.no_site && (!o.site.empty() || !o.target.empty() || o.verify)) {
-    std::cerr << "portmatrix: error: --no-site cannot be combined with --site, --target or --verify\n";
+  if (o.no_site && (!o.site.empty() || o.sections())) {
+    std::cerr << "portmatrix: error: --no-site cannot be combined with --site, --target, --verify, --replay or --audit\n";
     return kUsage;
   }
 
@@ -41,9 +47,9 @@ int run_render(const RenderOptions& o) {
   } else {
     bare = load_matrix_arg(matrix);
     if (!bare) return kUsage;
-    if (!o.target.empty() || o.verify) {
-      std::cerr << fmt::format("portmatrix: error: matrix '{}' has no bundled example site: --target and --verify need "
-                               "--site\n",
+    if (o.sections()) {
+      std::cerr << fmt::format("portmatrix: error: matrix '{}' has no bundled example site: --target, --verify, --replay "
+                               "and --audit need --site\n",
                                matrix);
       return kUsage;
     }
@@ -87,6 +93,24 @@ int run_render(const RenderOptions& o) {
     in.verify = &*verified;
   }
 
+  std::optional<portmatrix::ReplayResult> replayed;
+  if (!o.replay.empty()) {
+    auto r = portmatrix::replay_captures(lp->policy, o.replay, {});
+    if (!r) return report(r.error());
+    replayed = std::move(*r);
+    in.replay = &*replayed;
+  }
+  std::optional<portmatrix::audit::Firewall> firewall;
+  std::optional<portmatrix::audit::Report> audited;
+  if (o.audit) {
+    auto listing = portmatrix::sockets::list_listeners();
+    if (!listing) return report(listing.error());
+    firewall.emplace(portmatrix::audit::inspect_firewall(lp->policy));
+    audited = portmatrix::audit::compare(lp->policy, listing->listeners, *firewall);
+    in.audit = &*audited;
+    in.firewall = &*firewall;
+  }
+
   std::string text;
   if (o.format == "markdown") {
     text = rp::render_markdown(in);
@@ -100,7 +124,9 @@ int run_render(const RenderOptions& o) {
     text = std::move(*r);
   }
   if (int rc = emit(o.output, text)) return rc;
-  return verified && !verified->ok() ? kFindings : kOk;
+  // As verify, replay and audit do on their own: the report is written, and exit 1 says a section found something.
+  bool findings = (verified && !verified->ok()) || (replayed && replayed->summary.blocked) || (audited && !audited->clean());
+  return findings ? kFindings : kOk;
 }
 
 void setup_render(CLI::App& app) {
@@ -112,10 +138,12 @@ void setup_render(CLI::App& app) {
   sub->add_option("-o,--output", o->output, "Write to FILE (atomically) instead of standard output");
   sub->add_option("-t,--target", o->target, "Add the compiled ruleset for this target to the HTML report");
   sub->add_flag("--verify", o->verify, "Run verify (root) and add its results to the HTML report");
+  sub->add_option("--replay", o->replay, "Replay these pcap or pcapng captures and add what would be blocked to the HTML report");
+  sub->add_flag("--audit", o->audit, "Audit this host (listening sockets, active firewall) and add the findings to the HTML report");
   sub->callback([o] { set_exit(run_render(*o)); });
 }
 
-const Registrar reg(70, setup_render);
+const Registrar reg(90, setup_render);
 
 }  // namespace
 }  // namespace pmcli
