@@ -364,6 +364,45 @@ TEST(ReportHtml, OptionalSections) {
   EXPECT_NE(html->find("kernel &lt;allowed&gt; what"), std::string::npos);
 }
 
+TEST(ReportHtml, ReplayAndAuditSections) {
+  auto lp = example();
+  Input in = input_of(lp);
+  ReplayResult rr;
+  rr.summary.connections = 5;
+  rr.summary.allowed = 3;
+  rr.summary.blocked = 2;
+  rr.summary.allowed_by_row = {{"ssh", 2}, {"weblm", 1}};
+  rr.summary.blocked_groups.push_back({"Admin terminal", "CMS", "tcp", 23, 2, 4, 240});
+  rr.engine.captures.push_back({"<day>.pcap", CaptureFormat::pcap, {}});
+  audit::Report ar;
+  audit::ListenerReport lr;
+  lr.listener.protocol = Protocol::tcp;
+  lr.listener.address = *parse_ip("0.0.0.0");
+  lr.listener.port = 4444;
+  lr.listener.owners = {{42, "<nc>"}};
+  lr.finding = "unexpected-listener";
+  lr.reach = audit::Reach::loopback;
+  ar.listeners.push_back(lr);
+  ar.findings.push_back({"unexpected-listener", "no row explains tcp port 4444", "", 0});
+  audit::Firewall fw;
+  fw.state = audit::FirewallState::off;
+  in.replay = &rr;
+  in.audit = &ar;
+  in.firewall = &fw;
+  auto html = render_html(in);
+  ASSERT_TRUE(html) << html.error().message;
+  EXPECT_NE(html->find("<a href=\"#replay\">Replay</a>"), std::string::npos);
+  EXPECT_NE(html->find("<code>&lt;day&gt;.pcap</code>"), std::string::npos);
+  EXPECT_NE(html->find("5 connections: 3 allowed, 2 would be blocked"), std::string::npos);
+  EXPECT_NE(html->find("<tr><td>Admin terminal</td><td>CMS</td><td>tcp</td><td>23</td><td>2</td><td>4</td><td>240</td></tr>"),
+            std::string::npos);
+  EXPECT_NE(html->find("<a href=\"#audit\">Audit</a>"), std::string::npos);
+  EXPECT_NE(html->find("Firewall: <strong>off</strong>"), std::string::npos);
+  EXPECT_NE(html->find("<code>0.0.0.0:4444</code></td><td>&lt;nc&gt;[42]</td>"), std::string::npos);
+  EXPECT_NE(html->find("<span class=\"n\">2</span><span class=\"what\">of 5 captured connections would be blocked"),
+            std::string::npos);
+}
+
 TEST(ReportTables, MarkdownAndCsvAddSiteColumns) {
   auto lp = example();
   Input in = input_of(lp);
