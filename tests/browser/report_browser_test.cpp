@@ -142,7 +142,7 @@ class Dom {
 class ReportInBrowser : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = ::testing::TempDir() + "/report-browser";
+    dir_ = ::testing::TempDir() + "/report-browser-" + std::to_string(::getpid());
     fs::create_directories(dir_);
     auto r = pmtest::pm({"render", "--format", "html", "-o", dir_ + "/report.html"});
     ASSERT_EQ(r.exit_code, 0) << r.err;

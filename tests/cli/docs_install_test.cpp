@@ -120,7 +120,8 @@ TEST(Completion, BuiltScriptIsCurrent) {
 TEST(Completion, BashCompletesCommandsOptionsAndValues) {
   std::string script = kBuild + "/completion/portmatrix";
   ASSERT_TRUE(fs::exists(script));
-  std::string dir = ::testing::TempDir() + "/completion-cwd";  // no files that would match
+  // An empty directory: no files that would match.
+  std::string dir = ::testing::TempDir() + "/completion-cwd-" + std::to_string(::getpid());
   fs::create_directories(dir);
 
   std::string targets;
@@ -188,10 +189,11 @@ TEST(Completion, BashCompletesCommandsOptionsAndValues) {
                                              << c.line;
     }
   }
+  fs::remove_all(dir);
 }
 
 TEST(Install, DestdirGetsEveryFile) {
-  std::string dest = ::testing::TempDir() + "/install-root";
+  std::string dest = ::testing::TempDir() + "/install-root-" + std::to_string(::getpid());
   fs::remove_all(dest);
   auto r = run({"env", "DESTDIR=" + dest, PM_CMAKE, "--install", kBuild, "--prefix", "/usr"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -216,4 +218,5 @@ TEST(Install, DestdirGetsEveryFile) {
   auto v = run({dest + "/usr/bin/portmatrix", "--version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.out.rfind("portmatrix ", 0), 0u);
+  fs::remove_all(dest);
 }
