@@ -1,9 +1,29 @@
-// The backend instances, one per file in src/backends/.
+// The backend instances, one per file in src/backends/, and helpers they share.
 #pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "portmatrix/backend.hpp"
 
 namespace portmatrix {
 
 const Backend& nftables_backend();
+const Backend& iptables_backend();
+const Backend& firewalld_backend();
+const Backend& cisco_ios_backend();
+const Backend& cisco_asa_backend();
+const Backend& juniper_backend();
+
+// Runs argv (in the network namespace netns_fd, -1: this one) with input on its
+// standard input; an exit code other than 0 is an Error carrying its stderr.
+Status run_checked(const std::vector<std::string>& argv, int netns_fd, const std::string& input = "");
+
+// "22", "49152-65535": every range of the set joined by sep; a range as lo, range_sep, hi.
+std::string port_list(const PortSet& ports, std::string_view sep, std::string_view range_sep = "-");
+
+// The families a rule is written for: families() without the one its ICMP
+// version does not exist in.
+std::vector<Family> rule_families(const Rule& r);
 
 }  // namespace portmatrix

@@ -6,6 +6,7 @@ namespace portmatrix {
 const std::vector<const Backend*>& backends() {
   static const std::vector<const Backend*> all = {
       &nftables_backend(),
+      &iptables_backend(),
   };
   return all;
 }
