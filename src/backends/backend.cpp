@@ -1,3 +1,5 @@
+#include <set>
+
 #include <fmt/format.h>
 
 #include "backends/backends.hpp"
@@ -8,8 +10,10 @@ namespace portmatrix {
 Diagnostics Backend::check(const Policy& p) const {
   Diagnostics d;
   const Capabilities c = capabilities();
+  std::set<std::string> said;  // a row with several rules gets each message once
   auto warn = [&](const std::string& row, std::string what) {
-    d.warning({}, fmt::format("{}: row '{}': {}", name(), row, what));
+    std::string m = fmt::format("{}: row '{}': {}", name(), row, what);
+    if (said.insert(m).second) d.warning({}, std::move(m));
   };
   auto check_limit = [&](const Rule& r, std::string_view what, const PortSet& ps) {
     if (c.max_port_ranges == 0 || ps.ranges().size() <= c.max_port_ranges) return;
