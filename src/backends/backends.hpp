@@ -26,4 +26,11 @@ std::string port_list(const PortSet& ports, std::string_view sep, std::string_vi
 // version does not exist in.
 std::vector<Family> rule_families(const Rule& r);
 
+// The iptables matches of a rule in one family, one string per rule line the
+// rule needs (addresses expanded, long port lists split for multiport), each
+// ending in a space: "-i eth1 -p tcp -s 198.51.100.0/28 -m tcp --dport 22 ".
+std::vector<std::string> iptables_matches(const Rule& r, Family f);
+// The iptables target for an action: ACCEPT, DROP, REJECT (with tcp-reset for TCP).
+std::string iptables_target(Action a, Protocol proto);
+
 }  // namespace portmatrix

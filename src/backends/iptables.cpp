@@ -60,6 +60,53 @@ std::string port_matches(const char* proto, const std::vector<PortRange>& sport,
   return (single.empty() ? "" : fmt::format("-m {} {}", proto, single)) + multi;
 }
 
+}  // namespace
+
+std::string iptables_target(Action a, Protocol proto) {
+  switch (a) {
+    case Action::accept: return "ACCEPT";
+    case Action::drop: return "DROP";
+    case Action::reject: return proto == Protocol::tcp ? "REJECT --reject-with tcp-reset" : "REJECT";
+  }
+  return "DROP";
+}
+
+std::vector<std::string> iptables_matches(const Rule& r, Family f) {
+  std::string head;
+  if (!r.iface.empty()) head += fmt::format("{} {} ", r.direction == Direction::in ? "-i" : "-o", config_token(r.iface, 15));
+  const char* proto = nullptr;
+  switch (r.protocol) {
+    case Protocol::tcp: proto = "tcp"; break;
+    case Protocol::udp: proto = "udp"; break;
+    case Protocol::icmp: proto = "icmp"; break;
+    case Protocol::icmpv6: proto = "ipv6-icmp"; break;
+  }
+  head += fmt::format("-p {} ", proto);
+  auto prefixes = [&](const AddrSet& a) {
+    std::vector<std::string> out;
+    if (a.is_any(f)) out.push_back("");
+    else
+      for (const auto& pf : a.prefixes(f)) out.push_back(pf.to_string());
+    return out;
+  };
+  const auto sgroups = has_ports(r.protocol) ? port_groups(r.sport) : std::vector<std::vector<PortRange>>{{}};
+  const auto dgroups = has_ports(r.protocol) ? port_groups(r.dport) : std::vector<std::vector<PortRange>>{{}};
+  std::vector<std::string> out;
+  for (const auto& src : prefixes(r.src))
+    for (const auto& dst : prefixes(r.dst))
+      for (const auto& sg : sgroups)
+        for (const auto& dg : dgroups) {
+          std::string m = head;
+          if (!src.empty()) m += fmt::format("-s {} ", src);
+          if (!dst.empty()) m += fmt::format("-d {} ", dst);
+          if (has_ports(r.protocol)) m += port_matches(proto, sg, dg);
+          out.push_back(std::move(m));
+        }
+  return out;
+}
+
+namespace {
+
 // A LOG prefix within the kernel's limit (printable, no quote or backslash); a
 // shortened prefix is reported.
 std::string log_prefix(const std::string& text, std::string_view what, Diagnostics& warnings) {
@@ -111,50 +158,14 @@ class IptWriter {
   }
 
  private:
-  std::string verdict(Action a, Protocol proto) const {
-    switch (a) {
-      case Action::accept: return "ACCEPT";
-      case Action::drop: return "DROP";
-      case Action::reject: return proto == Protocol::tcp ? "REJECT --reject-with tcp-reset" : "REJECT";
-    }
-    return "DROP";
-  }
-
   std::string rule_lines(const Rule& r, const std::string& log) {
     std::string lines;
     const std::string_view ch = chain_of(r.direction);
-    std::string head;
-    if (!r.iface.empty()) head += fmt::format("{} {} ", r.direction == Direction::in ? "-i" : "-o", config_token(r.iface, 15));
-    const char* proto = nullptr;
-    switch (r.protocol) {
-      case Protocol::tcp: proto = "tcp"; break;
-      case Protocol::udp: proto = "udp"; break;
-      case Protocol::icmp: proto = "icmp"; break;
-      case Protocol::icmpv6: proto = "ipv6-icmp"; break;
+    const std::string comment = fmt::format("-m comment --comment \"{}\" ", config_token(r.row));
+    for (const auto& m : iptables_matches(r, f_)) {
+      if (r.log) lines += fmt::format("-A {} {}{}-j LOG --log-prefix \"{}\"\n", ch, m, comment, log);
+      lines += fmt::format("-A {} {}{}-j {}\n", ch, m, comment, iptables_target(r.action, r.protocol));
     }
-    head += fmt::format("-p {} ", proto);
-    const std::string tail = fmt::format("-m comment --comment \"{}\" ", config_token(r.row));
-    auto prefixes = [&](const AddrSet& a) {
-      std::vector<std::string> out;
-      if (a.is_any(f_)) out.push_back("");
-      else
-        for (const auto& pf : a.prefixes(f_)) out.push_back(pf.to_string());
-      return out;
-    };
-    const auto sgroups = has_ports(r.protocol) ? port_groups(r.sport) : std::vector<std::vector<PortRange>>{{}};
-    const auto dgroups = has_ports(r.protocol) ? port_groups(r.dport) : std::vector<std::vector<PortRange>>{{}};
-    for (const auto& src : prefixes(r.src))
-      for (const auto& dst : prefixes(r.dst))
-        for (const auto& sg : sgroups)
-          for (const auto& dg : dgroups) {
-            std::string m = head;
-            if (!src.empty()) m += fmt::format("-s {} ", src);
-            if (!dst.empty()) m += fmt::format("-d {} ", dst);
-            if (has_ports(r.protocol)) m += port_matches(proto, sg, dg);
-            m += tail;
-            if (r.log) lines += fmt::format("-A {} {}-j LOG --log-prefix \"{}\"\n", ch, m, log);
-            lines += fmt::format("-A {} {}-j {}\n", ch, m, verdict(r.action, r.protocol));
-          }
     return lines;
   }
 

@@ -7,6 +7,7 @@ const std::vector<const Backend*>& backends() {
   static const std::vector<const Backend*> all = {
       &nftables_backend(),
       &iptables_backend(),
+      &firewalld_backend(),
       &cisco_ios_backend(),
       &cisco_asa_backend(),
       &juniper_backend(),
