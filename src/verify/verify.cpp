@@ -349,9 +349,9 @@ void run_all(const Lab& lab, std::vector<ProbeResult>& results, const VerifyOpti
 }  // namespace
 
 Expected<VerifyReport> verify_policy(const Policy& policy, const Backend& backend, const VerifyOptions& opt) {
-  if (!netns::available()) return Error{Error::Kind::permission, "verify needs root to create network namespaces"};
   if (!backend.loadable())
     return Error{Error::Kind::unsupported, fmt::format("target {} is not a Linux host firewall; verify cannot load it", backend.name())};
+  if (!netns::available()) return Error{Error::Kind::permission, "verify needs root to create network namespaces"};
   auto start = std::chrono::steady_clock::now();
   VerifyReport rep;
   rep.target = std::string(backend.name());
