@@ -12,19 +12,17 @@
 // loopback traffic becomes a direct rule, which the kernel sees first), and
 // neighbour discovery inbound (its allow-host-ipv6 policy). A rich rule takes one
 // port element, so source ports are not matched (Capabilities::source_ports).
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "backends/backends.hpp"
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/process.hpp"
 
 namespace portmatrix {
@@ -52,8 +50,8 @@ std::string xml_escape(std::string_view s) {
 
 // "10/minute" -> "10/m": firewalld's limit takes s, m, h or d.
 std::string limit_value(const std::string& rate) {
-  auto slash = rate.find('/');
-  if (slash == std::string::npos || slash + 1 >= rate.size()) return "10/m";
+  const auto slash = rate.find('/');
+  PM_ASSERT(slash != std::string::npos && slash + 1 < rate.size(), "the site parser checks the log rate");
   return config_token(rate.substr(0, slash), 10) + "/" + rate[slash + 1];
 }
 
@@ -265,18 +263,19 @@ class RunningFirewalld final : public LoadedRuleset {
   std::string dir_;
 };
 
-Status write_text(const std::string& path, const std::string& text) {
+// Writes a file of the configuration directory, creating its subdirectory.
+Status write_config(const std::string& path, const std::string& text) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) return Error{Error::Kind::io, "cannot write " + path};
-  return std::nullopt;
+  return write_file_atomic(path, text);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+// A daemon's output so far, for error messages.
+std::string output_of(const std::string& dir, const std::string& name) {
+  std::string s;
+  for (const char* ext : {".out", ".err"})
+    if (auto t = read_file(dir + "/" + name + ext)) s += *t;
+  return s;
 }
 
 class Firewalld final : public Backend {
@@ -304,11 +303,11 @@ class Firewalld final : public Backend {
     auto fw = std::make_unique<RunningFirewalld>(tmpl);
     const std::string dir = fw->dir(), bus = dir + "/bus";
     for (const auto& f : r.files)
-      if (auto e = write_text(dir + "/" + f.name, f.content)) return *e;
-    if (auto e = write_text(dir + "/firewalld.conf",
+      if (auto e = write_config(dir + "/" + f.name, f.content)) return *e;
+    if (auto e = write_config(dir + "/firewalld.conf",
                             fmt::format("DefaultZone={}\nCleanupOnExit=yes\nFirewallBackend=nftables\nLockdown=no\n", kDefaultZone)))
       return *e;
-    if (auto e = write_text(dir + "/bus.conf", fmt::format(R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+    if (auto e = write_config(dir + "/bus.conf", fmt::format(R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
@@ -324,15 +323,15 @@ class Firewalld final : public Backend {
 )",
                                                            bus)))
       return *e;
-    auto b = Child::spawn({"dbus-daemon", "--config-file=" + dir + "/bus.conf", "--nofork", "--nopidfile"}, netns_fd, "",
-                          dir + "/dbus.log");
+    auto b = Child::spawn({"dbus-daemon", "--config-file=" + dir + "/bus.conf", "--nofork", "--nopidfile"}, netns_fd,
+                          dir + "/dbus.out", dir + "/dbus.err");
     if (!b) return b.error();
     fw->bus_ = std::move(*b);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
     struct stat st {};
     while (::stat(bus.c_str(), &st) != 0) {
       if (std::chrono::steady_clock::now() > deadline || !fw->bus_.running())
-        return Error{Error::Kind::state, "the private D-Bus for firewalld did not start: " + read_text(dir + "/dbus.log")};
+        return Error{Error::Kind::state, "the private D-Bus for firewalld did not start: " + output_of(dir, "dbus")};
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     const std::string address = "DBUS_SYSTEM_BUS_ADDRESS=unix:path=" + bus;
@@ -348,11 +347,10 @@ class Firewalld final : public Backend {
       auto state = run_command({"env", address, "firewall-cmd", "--state"}, o);
       if (state && state->exit_code == 0) break;
       if (std::chrono::steady_clock::now() > deadline || !fw->firewalld_.running())
-        return Error{Error::Kind::state, "firewalld did not start: " + read_text(dir + "/firewalld.out") +
-                                             read_text(dir + "/firewalld.err")};
+        return Error{Error::Kind::state, "firewalld did not start: " + output_of(dir, "firewalld")};
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    const std::string log = read_text(dir + "/firewalld.out") + read_text(dir + "/firewalld.err");
+    const std::string log = output_of(dir, "firewalld");
     for (const char* bad : {"ERROR", "WARNING", "INVALID"})
       if (log.find(bad) != std::string::npos)
         return Error{Error::Kind::kernel, "firewalld did not take the configuration as written:\n" + log};

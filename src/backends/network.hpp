@@ -6,7 +6,6 @@
 // connection tracking.
 #pragma once
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
