@@ -18,7 +18,6 @@ namespace {
 using device::Entry;
 using device::Kind;
 
-constexpr std::size_t kMaxPortRanges = 16;
 
 std::string netmask(std::uint8_t len) {
   return IpAddr::v4(len == 0 ? 0 : ~std::uint32_t(0) << (32 - len)).to_string();
@@ -147,34 +146,17 @@ class AsaWriter {
   std::vector<Group> groups_;
 };
 
-class CiscoAsa final : public Backend {
+class CiscoAsa final : public device::NetworkBackend {
  public:
+  CiscoAsa()
+      : NetworkBackend({true, false, "portmatrix-asa.txt", "'log' on the final entries (message 106100, aggregated per interval)"}) {}
   std::string_view name() const override { return "cisco-asa"; }
   std::string_view summary() const override {
     return "Cisco ASA object-groups and access lists (stateful) for a firewall in front of the host";
   }
-  Capabilities capabilities() const override {
-    Capabilities c;
-    c.host = false;
-    c.loopback = false;
-    c.interfaces = false;
-    c.reject = false;
-    c.max_port_ranges = kMaxPortRanges;
-    return c;
-  }
 
  protected:
-  Rendered render(const Policy& p) const override {
-    Rendered r;
-    device::Options o;
-    o.max_port_ranges = kMaxPortRanges;
-    const device::View v = device::build(p, o, name(), r.warnings);
-    if (p.log_dropped)
-      r.warnings.warning({}, "cisco-asa: dropped packets are logged by 'log' on the final entries (message 106100, "
-                             "aggregated per interval); the rate and prefix of the site are not set here");
-    r.files.push_back({"portmatrix-asa.txt", AsaWriter(p, v).write()});
-    return r;
-  }
+  std::string write(const Policy& p, const device::View& v) const override { return AsaWriter(p, v).write(); }
 };
 
 }  // namespace

@@ -19,7 +19,6 @@ namespace {
 using device::Entry;
 using device::Kind;
 
-constexpr std::size_t kMaxPortRanges = 16;
 
 std::string mask_text(std::uint8_t len, bool wildcard) {
   const std::uint32_t mask = len == 0 ? 0 : ~std::uint32_t(0) << (32 - len);
@@ -179,36 +178,18 @@ class IosWriter {
   std::vector<std::pair<std::string, std::string>> groups_;  // name, member lines
 };
 
-class CiscoIos final : public Backend {
+class CiscoIos final : public device::NetworkBackend {
  public:
+  CiscoIos()
+      : NetworkBackend({false, false, "portmatrix-ios.txt",
+                        "'log' on the final entries ('ip access-list logging interval', 'logging rate-limit')"}) {}
   std::string_view name() const override { return "cisco-ios"; }
   std::string_view summary() const override {
     return "Cisco IOS/IOS XE named extended ACLs (stateless, with return entries) for a router in front of the host";
   }
-  Capabilities capabilities() const override {
-    Capabilities c;
-    c.host = false;
-    c.loopback = false;
-    c.interfaces = false;
-    c.reject = false;
-    c.stateful = false;
-    c.max_port_ranges = kMaxPortRanges;
-    return c;
-  }
 
  protected:
-  Rendered render(const Policy& p) const override {
-    Rendered r;
-    device::Options o;
-    o.stateless = true;
-    o.max_port_ranges = kMaxPortRanges;
-    const device::View v = device::build(p, o, name(), r.warnings);
-    if (p.log_dropped)
-      r.warnings.warning({}, "cisco-ios: dropped packets are logged by 'log' on the final entries; the rate and prefix are "
-                             "device settings ('ip access-list logging interval', 'logging rate-limit'), not set here");
-    r.files.push_back({"portmatrix-ios.txt", IosWriter(p, v).write()});
-    return r;
-  }
+  std::string write(const Policy& p, const device::View& v) const override { return IosWriter(p, v).write(); }
 };
 
 }  // namespace

@@ -17,7 +17,6 @@ namespace {
 using device::Entry;
 using device::Kind;
 
-constexpr std::size_t kMaxPortRanges = 16;
 constexpr std::string_view kHostZone = "portmatrix-host", kPeersZone = "portmatrix-peers";
 
 // Junos names: letters, digits, '-' and '_'.
@@ -157,34 +156,16 @@ class SrxWriter {
   std::vector<std::string> app_names_, applications_;
 };
 
-class Juniper final : public Backend {
+class Juniper final : public device::NetworkBackend {
  public:
+  Juniper() : NetworkBackend({true, true, "portmatrix-srx.set", "'then log session-init' on the final policies"}) {}
   std::string_view name() const override { return "juniper"; }
   std::string_view summary() const override {
     return "Juniper SRX security policies (stateful, `load set`) for a firewall in front of the host";
   }
-  Capabilities capabilities() const override {
-    Capabilities c;
-    c.host = false;
-    c.loopback = false;
-    c.interfaces = false;
-    c.max_port_ranges = kMaxPortRanges;
-    return c;
-  }
 
  protected:
-  Rendered render(const Policy& p) const override {
-    Rendered r;
-    device::Options o;
-    o.reject = true;
-    o.max_port_ranges = kMaxPortRanges;
-    const device::View v = device::build(p, o, name(), r.warnings);
-    if (p.log_dropped)
-      r.warnings.warning({}, "juniper: dropped connections are logged by 'then log session-init' on the final policies; "
-                             "the rate and prefix of the site are not set here");
-    r.files.push_back({"portmatrix-srx.set", SrxWriter(p, v).write()});
-    return r;
-  }
+  std::string write(const Policy& p, const device::View& v) const override { return SrxWriter(p, v).write(); }
 };
 
 }  // namespace

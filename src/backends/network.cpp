@@ -125,4 +125,30 @@ View build(const Policy& p, const Options& o, std::string_view target, Diagnosti
   return v;
 }
 
+Capabilities NetworkBackend::capabilities() const {
+  Capabilities c;
+  c.host = false;
+  c.loopback = false;
+  c.interfaces = false;
+  c.reject = t_.reject;
+  c.stateful = t_.stateful;
+  c.max_port_ranges = kMaxPortRanges;
+  return c;
+}
+
+Rendered NetworkBackend::render(const Policy& p) const {
+  Rendered r;
+  Options o;
+  o.stateless = !t_.stateful;
+  o.reject = t_.reject;
+  o.max_port_ranges = kMaxPortRanges;
+  const View v = build(p, o, name(), r.warnings);
+  if (p.log_dropped)
+    r.warnings.warning({}, fmt::format("{}: dropped packets are logged by {}; the site's rate and prefix are device "
+                                       "settings, not set here",
+                                       name(), t_.log_note));
+  r.files.push_back({std::string(t_.file), write(p, v)});
+  return r;
+}
+
 }  // namespace portmatrix::device

@@ -52,6 +52,33 @@ struct Options {
 // the target and the row.
 View build(const Policy& p, const Options& o, std::string_view target, Diagnostics& warnings);
 
+// The budget of port ranges one rule may name in one field on a network target
+// (Capabilities::max_port_ranges): it keeps one row's expansion, source ranges ×
+// destination ranges per address pair, within a few hundred entries.
+inline constexpr std::size_t kMaxPortRanges = 16;
+
+// What the network targets share: their capabilities, the device view, and the
+// note on logging; each adds its name, its file and its writer.
+class NetworkBackend : public Backend {
+ public:
+  Capabilities capabilities() const override;
+
+ protected:
+  struct Traits {
+    bool stateful;         // the device tracks connections
+    bool reject;           // the device can reject
+    std::string_view file;      // the one file it renders
+    std::string_view log_note;  // how it logs dropped packets, for the warning
+  };
+  explicit NetworkBackend(Traits t) : t_(t) {}
+  Rendered render(const Policy& p) const final;
+  // The configuration text for the device's view of the policy.
+  virtual std::string write(const Policy& p, const View& v) const = 0;
+
+ private:
+  Traits t_;
+};
+
 // ICMP types, IPv4 and IPv6: echo request and reply, and the errors a
 // connection tracker relates to a connection.
 inline constexpr std::uint8_t kEchoRequest4 = 8, kEchoReply4 = 0, kEchoRequest6 = 128, kEchoReply6 = 129;

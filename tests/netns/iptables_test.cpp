@@ -14,6 +14,7 @@
 #include "portmatrix/verify.hpp"
 #include "support/cli.hpp"
 #include "support/hostile.hpp"
+#include "support/proof.hpp"
 #include "support/testing.hpp"
 
 using namespace portmatrix;
@@ -51,16 +52,6 @@ std::size_t count_of(const std::string& text, const std::string& line) {
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);) n += l == line;
   return n;
-}
-
-void expect_proven(const VerifyReport& rep) {
-  EXPECT_TRUE(rep.ok()) << verify_table(rep);
-  bool v4 = false, v6 = false;
-  for (const auto& r : rep.results) {
-    v4 |= r.probe.src.family == Family::ipv4 && r.connected;
-    v6 |= r.probe.src.family == Family::ipv6 && r.connected;
-  }
-  EXPECT_TRUE(v4 && v6) << "both families must carry allowed probes";
 }
 
 // iptables output with one row's destination port lost: the rule opens every port.
@@ -206,7 +197,7 @@ TEST(Iptables, VerifyProvesEveryGoldenCase) {
     auto rep = verify_policy(case_policy(c), iptables_backend());
     ASSERT_TRUE(rep) << rep.error().message;
     EXPECT_EQ(rep->target, "iptables");
-    expect_proven(*rep);
+    pmtest::expect_proven(*rep);
   }
 }
 
