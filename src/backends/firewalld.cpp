@@ -12,10 +12,14 @@
 // loopback traffic becomes a direct rule, which the kernel sees first), and
 // neighbour discovery inbound (its allow-host-ipv6 policy). A rich rule takes one
 // port element, so source ports are not matched (Capabilities::source_ports).
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -270,6 +274,22 @@ Status write_config(const std::string& path, const std::string& text) {
   return write_file_atomic(path, text);
 }
 
+// Configuration directories are /tmp/portmatrix-firewalld-<pid>-XXXXXX.
+constexpr std::string_view kTempPrefix = "/tmp/portmatrix-firewalld-";
+
+// Removes the directories of processes that ended without removing them (killed
+// before their RunningFirewalld was destroyed); their daemons died with them.
+void sweep_stale_dirs() {
+  std::error_code ec;
+  const std::string prefix(kTempPrefix.substr(5));  // without "/tmp/"
+  for (const auto& e : std::filesystem::directory_iterator("/tmp", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    const pid_t pid = static_cast<pid_t>(std::atoi(name.c_str() + prefix.size()));
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
 // A daemon's output so far, for error messages.
 std::string output_of(const std::string& dir, const std::string& name) {
   std::string s;
@@ -298,8 +318,9 @@ class Firewalld final : public Backend {
     if (netns_fd < 0)
       return Error{Error::Kind::unsupported, "firewalld is only started inside a network namespace; install the files "
                                              "under /etc/firewalld to use them on this machine"};
-    char tmpl[] = "/tmp/portmatrix-firewalld-XXXXXX";
-    if (!::mkdtemp(tmpl)) return Error{Error::Kind::io, "cannot create a temporary directory"};
+    sweep_stale_dirs();
+    std::string tmpl = fmt::format("{}{}-XXXXXX", kTempPrefix, ::getpid());
+    if (!::mkdtemp(tmpl.data())) return Error{Error::Kind::io, "cannot create a temporary directory"};
     auto fw = std::make_unique<RunningFirewalld>(tmpl);
     const std::string dir = fw->dir(), bus = dir + "/bus";
     for (const auto& f : r.files)
@@ -346,7 +367,9 @@ class Firewalld final : public Backend {
       o.timeout = std::chrono::milliseconds(10000);
       auto state = run_command({"env", address, "firewall-cmd", "--state"}, o);
       if (state && state->exit_code == 0) break;
-      if (std::chrono::steady_clock::now() > deadline || !fw->firewalld_.running())
+      // "failed": it runs, but could not apply its configuration.
+      const bool failed = state && (state->out + state->err).find("failed") != std::string::npos;
+      if (failed || std::chrono::steady_clock::now() > deadline || !fw->firewalld_.running())
         return Error{Error::Kind::state, "firewalld did not start: " + output_of(dir, "firewalld")};
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

@@ -170,6 +170,22 @@ TEST(Firewalld, ARuleFirewalldRefusesFailsTheLoad) {
   EXPECT_NE(loaded.error().message.find("did not take the configuration as written"), std::string::npos) << loaded.error().message;
 }
 
+TEST(Firewalld, DirectoriesOfAKilledRunAreSweptAndAFailedLoadLeavesNone) {
+  PM_REQUIRE_FIREWALLD();
+  // A pid above the kernel's limit (4194304) never runs.
+  const std::string stale = "/tmp/portmatrix-firewalld-4194305-test";
+  std::filesystem::create_directories(stale + "/zones");
+  Rendered r = firewalld_backend().compile(case_policy("cms-all"));
+  r.files[0].content = "<zone><not-firewalld/>";  // firewalld refuses the default zone
+  auto ns = netns::Namespace::create(netns::unique_name("fwd"));
+  ASSERT_TRUE(ns);
+  EXPECT_FALSE(firewalld_backend().load(r, ns->fd()));
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  for (const auto& e : std::filesystem::directory_iterator("/tmp"))
+    EXPECT_NE(e.path().filename().string().rfind("portmatrix-firewalld-" + std::to_string(::getpid()) + "-", 0), 0u)
+        << e.path();
+}
+
 TEST(Firewalld, HostileTextCannotChangeRules) {
   PM_REQUIRE_FIREWALLD();
   auto pair = pmtest::hostile_pair("cms-default");
