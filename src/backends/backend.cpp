@@ -1,5 +1,3 @@
-#include <set>
-
 #include <fmt/format.h>
 
 #include "backends/backends.hpp"
@@ -10,11 +8,7 @@ namespace portmatrix {
 Diagnostics Backend::check(const Policy& p) const {
   Diagnostics d;
   const Capabilities c = capabilities();
-  std::set<std::string> said;  // a row with several rules gets each message once
-  auto warn = [&](const std::string& row, std::string what) {
-    std::string m = fmt::format("{}: row '{}': {}", name(), row, what);
-    if (said.insert(m).second) d.warning({}, std::move(m));
-  };
+  RowWarnings warn(name(), d);
   auto check_limit = [&](const Rule& r, std::string_view what, const PortSet& ps) {
     if (c.max_port_ranges == 0 || ps.ranges().size() <= c.max_port_ranges) return;
     const PortSet wide = port_limit(ps, c.max_port_ranges);
@@ -73,6 +67,11 @@ Expected<std::unique_ptr<LoadedRuleset>> Backend::load(const Rendered& r, int ne
   for (std::size_t i = 0; i < cmds.size(); ++i)
     if (auto e = run_checked(cmds[i], netns_fd, r.files[i].content)) return *e;
   return std::make_unique<LoadedRuleset>();
+}
+
+void RowWarnings::operator()(const std::string& row, const std::string& what) {
+  std::string m = fmt::format("{}: row '{}': {}", target_, row, what);
+  if (said_.insert(m).second) into_.warning({}, std::move(m));
 }
 
 Status run_checked(const std::vector<std::string>& argv, int netns_fd, const std::string& input) {

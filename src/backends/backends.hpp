@@ -1,5 +1,6 @@
 // The backend instances, one per file in src/backends/, and helpers they share.
 #pragma once
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,19 @@ const Backend& firewalld_backend();
 const Backend& cisco_ios_backend();
 const Backend& cisco_asa_backend();
 const Backend& juniper_backend();
+
+// Reports "TARGET: row 'ROW': WHAT" warnings, each message once (a row often
+// has several rules that share an approximation).
+class RowWarnings {
+ public:
+  RowWarnings(std::string_view target, Diagnostics& into) : target_(target), into_(into) {}
+  void operator()(const std::string& row, const std::string& what);
+
+ private:
+  std::string_view target_;
+  Diagnostics& into_;
+  std::set<std::string> said_;
+};
 
 // Runs argv (in the network namespace netns_fd, -1: this one) with input on its
 // standard input; an exit code other than 0 is an Error carrying its stderr.

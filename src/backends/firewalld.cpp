@@ -69,7 +69,7 @@ struct Scope {
 
 class FirewalldWriter {
  public:
-  FirewalldWriter(const Policy& p, Diagnostics& warnings) : p_(p), warnings_(warnings) {
+  FirewalldWriter(const Policy& p, Diagnostics& warnings) : p_(p), warn_("firewalld", warnings) {
     scopes_.push_back({"", std::string(kDefaultZone), "portmatrix-out"});
     int n = 0;
     for (const auto& i : p.interfaces) {
@@ -201,7 +201,7 @@ class FirewalldWriter {
 
   // Rules that drop or reject traffic firewalld accepts as loopback before any
   // zone: as direct rules for new connections, in the policy's order.
-  std::string direct() const {
+  std::string direct() {
     std::string body;
     int priority = 0;
     for (std::size_t i = 0; i < p_.rules.size(); ++i) {
@@ -212,9 +212,7 @@ class FirewalldWriter {
         if (e.action == Action::accept && e.direction == r.direction && e.protocol == r.protocol &&
             (e.iface.empty() || e.iface == kLoopback) && !e.src.intersect(r.src).empty() &&
             !e.dst.intersect(r.dst).empty() && e.sport.overlaps(r.sport) && e.dport.overlaps(r.dport))
-          warnings_.warning({}, fmt::format("firewalld: row '{}': on loopback it applies before row '{}', which the policy "
-                                            "puts first",
-                                            r.row, e.row));
+          warn_(r.row, fmt::format("on loopback it applies before row '{}', which the policy puts first", e.row));
       }
       Rule lo = r;
       lo.iface = std::string(kLoopback);
@@ -245,7 +243,7 @@ class FirewalldWriter {
   }
 
   const Policy& p_;
-  Diagnostics& warnings_;
+  RowWarnings warn_;
   std::vector<Scope> scopes_;
 };
 
@@ -397,10 +395,10 @@ class Firewalld final : public Backend {
     for (const char* s : {"::/96", "::ffff:0.0.0.0/96", "2002::/24", "2002:a00::/24", "2002:7f00::/24", "2002:a9fe::/32",
                           "2002:ac10::/28", "2002:c0a8::/32", "2002:e000::/19"})
       special.add(*parse_prefix(s));
+    RowWarnings warn("firewalld", warnings);
     for (const auto& r : p.rules)
       if (r.direction == Direction::out && r.action == Action::accept && !r.dst.intersect(special).empty())
-        warnings.warning({}, fmt::format("firewalld: row '{}': firewalld rejects outbound traffic to {} before any policy",
-                                         r.row, r.dst.intersect(special).to_string()));
+        warn(r.row, fmt::format("firewalld rejects outbound traffic to {} before any policy", r.dst.intersect(special).to_string()));
   }
 };
 

@@ -44,9 +44,7 @@ std::vector<Family> Entry::families() const {
 }
 
 View build(const Policy& p, const Options& o, std::string_view target, Diagnostics& warnings) {
-  auto warn = [&](const std::string& row, const std::string& what) {
-    warnings.warning({}, fmt::format("{}: row '{}': {}", target, row, what));
-  };
+  RowWarnings warn(target, warnings);
   std::vector<Entry> rules[2], replies[2];  // indexed by Direction: in = toward the host
   for (const Rule& r : p.rules) {
     if (r.iface == kLoopback) continue;  // Backend::check() reports it
