@@ -2,6 +2,7 @@
 // partitions), shared by every "cuts" variant, and the scalar variant.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -59,41 +60,23 @@ void normalise(std::span<const ClassRule> rules, std::vector<Box>& boxes, std::v
   }
 }
 
-Record make_record(const Box& b, std::int32_t id) {
+Record make_record(const Box& b, std::int32_t id, std::uint32_t prio) {
   Record r{};
   for (int d = 0; d < kDims; ++d) r.lane[2 * d] = b.lo[d], r.lane[2 * d + 1] = ~b.hi[d];
   r.lane[12] = static_cast<std::uint32_t>(id);
+  r.lane[13] = prio;
   return r;
 }
 
-KeyVec make_keyvec(const ClassKey& k) {
-  std::uint32_t dims[kDims];
-  key_dims(k, dims);
-  KeyVec v{};
-  for (int d = 0; d < kDims; ++d) v.lane[2 * d] = dims[d], v.lane[2 * d + 1] = ~dims[d];
-  for (int i = 2 * kDims; i < 16; ++i) v.lane[i] = 0xffffffffu;
-  return v;
-}
-
 std::size_t CutTables::bytes() const {
-  return records.capacity() * sizeof(Record) + refs.capacity() * sizeof(NodeRef) +
-         leaf_rules.capacity() * sizeof(std::uint32_t) + trees.capacity() * sizeof(CutTree);
+  return refs.capacity() * sizeof(NodeRef) + leaf_records.capacity() * sizeof(Record) + trees.capacity() * sizeof(CutTree);
 }
 
 namespace {
 
-// Tuning. A node with at most kLeafRules rules is a leaf; a node's children may
-// hold at most kSpaceFactor times its rules in total (HiCuts' spfac); a node
-// cuts a dimension into at most 2^kMaxCutBits parts.
-constexpr std::size_t kLeafRules = 8;
-constexpr double kSpaceFactor = 4.0;
-constexpr unsigned kMaxCutBits = 12;
-// An address range wider than this is "large": such rules go to their own trees,
-// where no cut of that address replicates them.
-constexpr std::uint64_t kLargeAddressRange = std::uint64_t(1) << 16;
-
-// The part of the key space a node covers: in each dimension an aligned block
-// [base, base + 2^width - 1].
+// The keys that can reach a node and match one of its rules: in each dimension
+// an aligned block [base, base + 2^width - 1]. Keys outside it may reach the
+// node too (compaction skips bits no rule tells apart), but match none of its rules.
 struct Region {
   std::uint32_t base[kDims];
   std::uint8_t width[kDims];
@@ -107,7 +90,7 @@ struct Cut {
   std::size_t total = 0;
 };
 
-struct LeafKeyHash {
+struct ListHash {
   std::size_t operator()(const std::vector<std::uint32_t>& v) const {
     std::size_t h = v.size();
     for (std::uint32_t x : v) h = (h ^ x) * 0x100000001b3ull;
@@ -117,44 +100,65 @@ struct LeafKeyHash {
 
 class Builder {
  public:
-  Builder(const std::vector<Box>& boxes, CutTables& out, std::size_t budget) : boxes_(boxes), t_(out), budget_(budget) {}
+  Builder(const std::vector<Box>& boxes, const std::vector<std::int32_t>& ids, const CutParams& params, CutTables& out,
+          std::size_t budget)
+      : boxes_(boxes), ids_(ids), p_(params), t_(out), budget_(budget) {}
 
-  NodeRef build(std::vector<std::uint32_t> rules, const Region& reg) {
+  NodeRef build(std::vector<std::uint32_t> rules, Region reg) {
+    compact(rules, reg);
     drop_shadowed(rules, reg);
-    if (rules.size() <= kLeafRules) return leaf(rules);
-    Cut c = choose_cut(rules, reg);
+    if (rules.size() <= p_.leaf_rules) return leaf(rules);
+    const Cut c = choose_cut(rules, reg);
+    // No cut separates these rules (every child would still hold them all), or
+    // the budget would not hold the children even if they all ended up leaves.
     const std::size_t parts = std::size_t(1) << c.bits;
-    // A cut must leave room for its children even if they all end up leaves.
-    if (c.dim < 0 || used() + parts * sizeof(NodeRef) + c.total * sizeof(std::uint32_t) > budget_) return leaf(rules);
+    if (c.dim < 0 || used() + parts * sizeof(NodeRef) + c.total * sizeof(Record) > budget_) return leaf(rules);
 
     const int d = c.dim;
     const unsigned shift = reg.width[d] - c.bits;
     std::vector<std::vector<std::uint32_t>> children(parts);
     for (std::uint32_t r : rules) {
       const auto [lo, hi] = clip(r, d, reg);
-      for (std::uint64_t p = (lo - reg.base[d]) >> shift; p <= (hi - reg.base[d]) >> shift; ++p) children[p].push_back(r);
+      for (std::uint64_t q = (lo - reg.base[d]) >> shift; q <= (hi - reg.base[d]) >> shift; ++q) children[q].push_back(r);
     }
     rules.clear();
     rules.shrink_to_fit();
     const std::uint32_t first = static_cast<std::uint32_t>(t_.refs.size());
     t_.refs.resize(t_.refs.size() + parts);
-    for (std::size_t p = 0; p < parts; ++p) {
+    for (std::size_t q = 0; q < parts; ++q) {
       Region sub = reg;
       sub.width[d] = static_cast<std::uint8_t>(shift);
-      sub.base[d] = reg.base[d] + static_cast<std::uint32_t>(std::uint64_t(p) << shift);
-      const NodeRef child = build(std::move(children[p]), sub);
-      t_.refs[first + p] = child;
+      sub.base[d] = reg.base[d] + static_cast<std::uint32_t>(std::uint64_t(q) << shift);
+      const NodeRef child = build(std::move(children[q]), sub);
+      t_.refs[first + q] = child;
     }
-    return NodeRef::cut(first, static_cast<unsigned>(d), shift, c.bits, 0, 0, 0);
+    return NodeRef::cut(first, static_cast<unsigned>(d), shift, c.bits);
   }
 
  private:
-  std::size_t used() const {
-    return t_.refs.size() * sizeof(NodeRef) + t_.leaf_rules.size() * sizeof(std::uint32_t);
-  }
+  std::size_t used() const { return t_.refs.size() * sizeof(NodeRef) + t_.leaf_records.size() * sizeof(Record); }
 
   std::pair<std::uint64_t, std::uint64_t> clip(std::uint32_t r, int d, const Region& reg) const {
     return {std::max<std::uint64_t>(boxes_[r].lo[d], reg.base[d]), std::min<std::uint64_t>(boxes_[r].hi[d], reg.top(d))};
+  }
+
+  // Narrows each dimension of the region to the smallest aligned block that
+  // holds every rule's part of it, so cuts start at the bits that tell rules apart.
+  void compact(const std::vector<std::uint32_t>& rules, Region& reg) const {
+    if (rules.empty()) return;
+    for (int d = 0; d < kDims; ++d) {
+      const std::uint64_t ref = clip(rules[0], d, reg).first;
+      std::uint64_t differ = 0;
+      for (std::uint32_t r : rules) {
+        const auto [lo, hi] = clip(r, d, reg);
+        differ |= (lo ^ ref) | (hi ^ ref);
+      }
+      const auto width = static_cast<std::uint8_t>(std::bit_width(differ));
+      if (width < reg.width[d]) {
+        reg.width[d] = width;
+        reg.base[d] = static_cast<std::uint32_t>(ref & ~((std::uint64_t(1) << width) - 1));
+      }
+    }
   }
 
   // Rules after the first one that covers the whole region can never match first in it.
@@ -174,8 +178,8 @@ class Builder {
     if (rules.empty()) return NodeRef::leaf(0, 0);
     auto [it, fresh] = leaves_.try_emplace(rules, NodeRef{});
     if (fresh) {
-      it->second = NodeRef::leaf(static_cast<std::uint32_t>(t_.leaf_rules.size()), static_cast<std::uint32_t>(rules.size()));
-      t_.leaf_rules.insert(t_.leaf_rules.end(), rules.begin(), rules.end());
+      it->second = NodeRef::leaf(static_cast<std::uint32_t>(t_.leaf_records.size()), static_cast<std::uint32_t>(rules.size()));
+      for (std::uint32_t r : rules) t_.leaf_records.push_back(make_record(boxes_[r], ids_[r], r));
     }
     return it->second;
   }
@@ -184,10 +188,10 @@ class Builder {
   // the space factor; of those, the dimension whose largest child is smallest.
   Cut choose_cut(const std::vector<std::uint32_t>& rules, const Region& reg) const {
     Cut best;
-    const double room = kSpaceFactor * double(rules.size());
+    const double room = p_.space_factor * double(rules.size());
     std::vector<std::int64_t> diff;
     for (int d = 0; d < kDims; ++d) {
-      const unsigned maxb = std::min<unsigned>(reg.width[d], kMaxCutBits);
+      const unsigned maxb = std::min<unsigned>({reg.width[d], p_.max_cut_bits, kMaxCutBits});
       Cut dim_best;
       for (unsigned b = 1; b <= maxb; ++b) {
         const std::size_t parts = std::size_t(1) << b;
@@ -203,45 +207,42 @@ class Builder {
         }
         if (b > 1 && double(total + parts) > room) break;
         std::int64_t run = 0, mx = 0;
-        for (std::size_t p = 0; p < parts; ++p) mx = std::max(mx, run += diff[p]);
+        for (std::size_t q = 0; q < parts; ++q) mx = std::max(mx, run += diff[q]);
         dim_best = {d, b, static_cast<std::size_t>(mx), total};
       }
-      if (dim_best.dim < 0) continue;
+      if (dim_best.dim < 0 || dim_best.max_child == rules.size()) continue;
       if (best.dim < 0 || dim_best.max_child < best.max_child ||
           (dim_best.max_child == best.max_child && dim_best.total < best.total))
         best = dim_best;
     }
-    // A cut that leaves every rule in one child and replicates nothing still
-    // narrows the region, so later cuts or drop_shadowed make progress.
     return best;
   }
 
   const std::vector<Box>& boxes_;
+  const std::vector<std::int32_t>& ids_;
+  const CutParams& p_;
   CutTables& t_;
   std::size_t budget_;
-  std::unordered_map<std::vector<std::uint32_t>, NodeRef, LeafKeyHash> leaves_;
+  std::unordered_map<std::vector<std::uint32_t>, NodeRef, ListHash> leaves_;
 };
-
-bool is_large(std::uint32_t lo, std::uint32_t hi) { return std::uint64_t(hi) - lo + 1 > kLargeAddressRange; }
 
 }  // namespace
 
-CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOptions& options) {
+CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOptions& options, const CutParams& params) {
   std::vector<Box> boxes;
   std::vector<std::int32_t> ids;
   normalise(rules, boxes, ids);
   CutTables t;
-  t.records.reserve(boxes.size());
-  for (std::size_t i = 0; i < boxes.size(); ++i) t.records.push_back(make_record(boxes[i], ids[i]));
+  t.rules = boxes.size();
 
-  // Partitions by which addresses are large: four trees at most.
+  // Partitions by which addresses are large: four trees at most, so a wildcard
+  // address never makes a cut on that address copy its rule into every child.
+  const std::uint64_t large = std::uint64_t(1) << params.large_address_bits;
+  auto is_large = [&](int d, const Box& b) { return std::uint64_t(b.hi[d]) - b.lo[d] + 1 > large; };
   std::array<std::vector<std::uint32_t>, 4> parts;
   for (std::uint32_t i = 0; i < boxes.size(); ++i)
-    parts[(is_large(boxes[i].lo[0], boxes[i].hi[0]) ? 1 : 0) + (is_large(boxes[i].lo[1], boxes[i].hi[1]) ? 2 : 0)]
-        .push_back(i);
-  const std::size_t fixed = t.records.size() * sizeof(Record);
-  const std::size_t budget = options.max_memory_bytes > fixed ? options.max_memory_bytes - fixed : 0;
-  Builder b(boxes, t, budget);
+    parts[(is_large(0, boxes[i]) ? 1 : 0) + (is_large(1, boxes[i]) ? 2 : 0)].push_back(i);
+  Builder b(boxes, ids, params, t, options.max_memory_bytes);
   Region whole{};
   for (int d = 0; d < kDims; ++d) whole.width[d] = kDimBits[d];
   for (auto& p : parts) {

@@ -35,44 +35,48 @@ void normalise(std::span<const ClassRule> rules, std::vector<Box>& boxes, std::v
 
 // A normalised rule laid out for a one-instruction SIMD test: lane 2d holds
 // lo[d], lane 2d+1 holds ~hi[d], so lo <= k <= hi for every d is "every lane <=
-// the matching lane of the key vector" (k in lane 2d, ~k in 2d+1). Lane 12 holds
-// the id; the key vector has all ones in lanes 12..15 so they always pass.
+// the matching lane of the key vector" (k in lane 2d, ~k in 2d+1). The key
+// vector has all ones in lanes 12..15, so they always pass: lane 12 holds the
+// rule's id, lane 13 its index in priority order.
 struct alignas(64) Record {
   std::uint32_t lane[16];
+  std::int32_t id() const { return static_cast<std::int32_t>(lane[12]); }
+  std::uint32_t prio() const { return lane[13]; }
 };
 struct alignas(64) KeyVec {
   std::uint32_t lane[16];
 };
-Record make_record(const Box& b, std::int32_t id);
-KeyVec make_keyvec(const ClassKey& k);
+Record make_record(const Box& b, std::int32_t id, std::uint32_t prio);
+inline KeyVec make_keyvec(const std::uint32_t dims[kDims]) {
+  KeyVec v;
+  for (int d = 0; d < kDims; ++d) v.lane[2 * d] = dims[d], v.lane[2 * d + 1] = ~dims[d];
+  for (int i = 2 * kDims; i < 16; ++i) v.lane[i] = 0xffffffffu;
+  return v;
+}
 
-// A reference to a node of a cut tree (8 bytes). Internal nodes cut one or two
-// dimensions into equal power-of-two parts: the child is
-//   children[offset + ((k[d1] >> s1) & (2^b1 - 1)) << b2 | ((k[d2] >> s2) & (2^b2 - 1))]
-// Leaves list rule indexes (ascending, i.e. in priority order).
+// A node of a cut tree (8 bytes). An internal node cuts one dimension d on a
+// window of its bits: the child for key k is refs[offset + ((k[d] >> shift) & mask)].
+// A leaf holds count records from leaf_records[offset], in priority order.
 struct NodeRef {
-  std::uint32_t offset = 0;  // internal: first child in refs; leaf: first index in leaf_rules
-  std::uint32_t info = 0;    // see the accessors
+  std::uint32_t offset = 0;
+  std::uint32_t info = 0;  // internal: 1 | d:3 | shift:5 | 7 unused | mask:16; leaf: count
 
   static constexpr std::uint32_t kInternal = 1u << 31;
   bool internal() const { return info & kInternal; }
-  std::uint32_t leaf_count() const { return info; }  // leaves only
-  unsigned d1() const { return info & 7; }
-  unsigned s1() const { return (info >> 3) & 31; }
-  unsigned b1() const { return (info >> 8) & 15; }
-  unsigned d2() const { return (info >> 12) & 7; }
-  unsigned s2() const { return (info >> 15) & 31; }
-  unsigned b2() const { return (info >> 20) & 15; }
+  std::uint32_t leaf_count() const { return info; }
+  unsigned dim() const { return (info >> 28) & 7; }
+  unsigned shift() const { return (info >> 23) & 31; }
+  std::uint32_t mask() const { return info & 0xffff; }
   static NodeRef leaf(std::uint32_t first, std::uint32_t count) { return {first, count}; }
-  static NodeRef cut(std::uint32_t first, unsigned d1, unsigned s1, unsigned b1, unsigned d2, unsigned s2, unsigned b2) {
-    return {first, kInternal | d1 | s1 << 3 | b1 << 8 | d2 << 12 | s2 << 15 | b2 << 20};
+  static NodeRef cut(std::uint32_t first, unsigned d, unsigned shift, unsigned bits) {
+    return {first, kInternal | d << 28 | shift << 23 | ((1u << bits) - 1)};
   }
 };
+inline constexpr unsigned kMaxCutBits = 16;
 
-// The slot of a child in an internal node for key dimensions k.
-inline std::uint32_t child_slot(NodeRef n, const std::uint32_t k[kDims]) {
-  const std::uint32_t m1 = (1u << n.b1()) - 1, m2 = (1u << n.b2()) - 1;
-  return ((k[n.d1()] >> n.s1()) & m1) << n.b2() | ((k[n.d2()] >> n.s2()) & m2);
+// The index in refs of the child of internal node n for key dimensions k.
+inline std::uint32_t child_index(NodeRef n, const std::uint32_t k[kDims]) {
+  return n.offset + ((k[n.dim()] >> n.shift()) & n.mask());
 }
 
 // One tree over a subset of the rules.
@@ -81,18 +85,27 @@ struct CutTree {
   std::uint32_t first_rule = 0;  // the lowest rule index in the tree: trees are searched in this order
 };
 
-// The compiled form every "cuts" variant searches. Records are in priority
-// order, so a rule's index is its priority and the first match is the least index.
+// The compiled form every "cuts" variant searches. A rule's index in priority
+// order is its priority: the first match is the least index.
 struct CutTables {
-  std::vector<Record> records;
   std::vector<NodeRef> refs;
-  std::vector<std::uint32_t> leaf_rules;
-  std::vector<CutTree> trees;  // ascending first_rule
+  std::vector<Record> leaf_records;  // the leaves' rules, copied into each leaf that holds them
+  std::vector<CutTree> trees;        // ascending first_rule
+  std::size_t rules = 0;             // normalised rules
   std::size_t bytes() const;
 };
 
+// Tuning of the tree build (the defaults are what the variants use).
+struct CutParams {
+  std::size_t leaf_rules = 8;       // a node with at most this many rules is a leaf
+  double space_factor = 4.0;        // children may hold this many times their parent's rules (HiCuts' spfac)
+  unsigned max_cut_bits = 12;       // at most 2^this children per node
+  unsigned large_address_bits = 16; // addresses ranges wider than 2^this go to their own trees
+};
+
 // Builds the trees for rules within options.max_memory_bytes.
-CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOptions& options);
+CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOptions& options,
+                           const CutParams& params = {});
 
 // The variant builders (classifier_cuts*.cpp) and their capability checks.
 bool have_avx2();

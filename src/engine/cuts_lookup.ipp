@@ -3,6 +3,7 @@
 // pragma), so the whole lookup loop is compiled for that set; the anonymous
 // namespace keeps each file's copy to itself.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -20,46 +21,52 @@ class CutsClassifier final : public Classifier {
   std::int32_t classify(const ClassKey& key) const override {
     std::uint32_t dims[kDims];
     key_dims(key, dims);
-    const KeyVec kv = make_keyvec(key);
-    const std::uint32_t best = search(dims, kv, kNone);
-    return best == kNone ? -1 : static_cast<std::int32_t>(t_.records[best].lane[12]);
+    const KeyVec kv = make_keyvec(dims);
+    Best best;
+    for (const CutTree& tree : t_.trees) {
+      if (tree.first_rule >= best.prio) break;
+      NodeRef n = tree.root;
+      while (n.internal()) n = t_.refs[child_index(n, dims)];
+      scan_leaf(n, kv, best);
+    }
+    return best.id;
   }
 
   // Walks kBatch keys down each tree in lockstep: the walks are independent, so
-  // their cache misses overlap instead of queueing.
+  // their cache misses overlap instead of queueing. The step is branch-free (a
+  // key at a leaf re-reads refs[0] and keeps its node), since which walks are
+  // still going is unpredictable. Then the leaves' first records are prefetched
+  // for the whole batch before any is scanned.
   void classify(std::span<const ClassKey> keys, std::span<std::int32_t> out) const override {
-    constexpr std::size_t kBatch = 8;
+    constexpr std::size_t kBatch = 16;
     std::size_t i = 0;
     for (; i + kBatch <= keys.size(); i += kBatch) {
       std::uint32_t dims[kBatch][kDims];
-      KeyVec kv[kBatch];
-      std::uint32_t best[kBatch];
-      for (std::size_t j = 0; j < kBatch; ++j) {
-        key_dims(keys[i + j], dims[j]);
-        kv[j] = make_keyvec(keys[i + j]);
-        best[j] = kNone;
-      }
+      Best best[kBatch];
+      for (std::size_t j = 0; j < kBatch; ++j) key_dims(keys[i + j], dims[j]);
       for (const CutTree& tree : t_.trees) {
         NodeRef n[kBatch];
         bool any = false;
         for (std::size_t j = 0; j < kBatch; ++j) {
           n[j] = tree.root;
-          any |= tree.first_rule < best[j];
+          any |= tree.first_rule < best[j].prio;
         }
         if (!any) continue;
-        for (bool walking = true; walking;) {
+        for (bool walking = tree.root.internal(); walking;) {
           walking = false;
-          for (std::size_t j = 0; j < kBatch; ++j)
-            if (n[j].internal()) {
-              n[j] = t_.refs[n[j].offset + child_slot(n[j], dims[j])];
-              walking |= n[j].internal();
-            }
+          for (std::size_t j = 0; j < kBatch; ++j) {
+            const std::uint32_t in = n[j].info >> 31;
+            const NodeRef next = t_.refs[child_index(n[j], dims[j]) & (0u - in)];
+            const std::uint32_t keep = in - 1;
+            n[j].offset = (next.offset & ~keep) | (n[j].offset & keep);
+            n[j].info = (next.info & ~keep) | (n[j].info & keep);
+            walking |= n[j].internal();
+          }
         }
-        for (std::size_t j = 0; j < kBatch; ++j)
-          if (tree.first_rule < best[j]) best[j] = scan_leaf(n[j], kv[j], best[j]);
+        for (std::size_t j = 0; j < kBatch; ++j) __builtin_prefetch(t_.leaf_records.data() + n[j].offset);
+        for (std::size_t j = 0; j < kBatch; ++j) scan_leaf(n[j], make_keyvec(dims[j]), best[j]);
       }
-      for (std::size_t j = 0; j < kBatch; ++j)
-        out[i + j] = best[j] == kNone ? -1 : static_cast<std::int32_t>(t_.records[best[j]].lane[12]);
+      for (std::size_t j = 0; j < kBatch; ++j) out[i + j] = best[j].id;
     }
     for (; i < keys.size(); ++i) out[i] = classify(keys[i]);
   }
@@ -68,24 +75,19 @@ class CutsClassifier final : public Classifier {
   std::string_view variant() const override { return name_; }
 
  private:
-  static constexpr std::uint32_t kNone = 0xffffffffu;
+  struct Best {
+    std::uint32_t prio = 0xffffffffu;  // none yet
+    std::int32_t id = -1;
+  };
 
-  // The least rule index below best that matches in the leaf, else best.
-  std::uint32_t scan_leaf(NodeRef leaf, const KeyVec& kv, std::uint32_t best) const {
-    const std::uint32_t* r = t_.leaf_rules.data() + leaf.offset;
-    for (std::uint32_t i = 0, n = leaf.leaf_count(); i < n && r[i] < best; ++i)
-      if (Ops::match(t_.records[r[i]], kv)) return r[i];
-    return best;
-  }
-
-  std::uint32_t search(const std::uint32_t dims[kDims], const KeyVec& kv, std::uint32_t best) const {
-    for (const CutTree& tree : t_.trees) {
-      if (tree.first_rule >= best) break;
-      NodeRef n = tree.root;
-      while (n.internal()) n = t_.refs[n.offset + child_slot(n, dims)];
-      best = scan_leaf(n, kv, best);
-    }
-    return best;
+  // Records the first record of the leaf that matches, if it comes before best.
+  void scan_leaf(NodeRef leaf, const KeyVec& kv, Best& best) const {
+    const Record* r = t_.leaf_records.data() + leaf.offset;
+    for (std::uint32_t q = 0, n = leaf.leaf_count(); q < n && r[q].prio() < best.prio; ++q)
+      if (Ops::match(r[q], kv)) {
+        best = {r[q].prio(), r[q].id()};
+        return;
+      }
   }
 
   CutTables t_;
