@@ -48,11 +48,13 @@ class CutsClassifier final : public Classifier {
         NodeRef n[kBatch];
         bool any = false;
         for (std::size_t j = 0; j < kBatch; ++j) {
-          n[j] = tree.root;
-          any |= tree.first_rule < best[j].prio;
+          // Keys that already matched a rule before this tree's first skip it (an empty leaf).
+          const bool need = tree.first_rule < best[j].prio;
+          n[j] = need ? tree.root : NodeRef{};
+          any |= need;
         }
         if (!any) continue;
-        for (bool walking = tree.root.internal(); walking;) {
+        for (bool walking = true; walking;) {
           walking = false;
           for (std::size_t j = 0; j < kBatch; ++j) {
             const std::uint32_t in = n[j].info >> 31;
