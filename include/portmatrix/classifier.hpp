@@ -17,8 +17,8 @@ namespace portmatrix {
 
 // The value of a rule's tag field that matches every key.
 inline constexpr std::uint32_t kAnyTag = 0xffffffffu;
-// Interface ids are below this bound (they share a 32-bit field with the direction).
-inline constexpr std::uint32_t kMaxIfaceId = 0x7fffffffu;
+// The largest interface id (ids share a 16-bit field with the direction).
+inline constexpr std::uint32_t kMaxIfaceId = 0x7fffu;
 
 // The header fields a rule can test. Addresses in host order: u32 for IPv4,
 // u128 for IPv6 (ClassKey6, classified by Classifier6).

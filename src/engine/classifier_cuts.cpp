@@ -31,18 +31,18 @@ std::vector<Range> protocol_runs(std::uint8_t proto, std::uint8_t mask) {
   return runs;
 }
 
-// The tag values (direction << 31 | iface) a rule's two tags match, as ranges.
+// The tag values (direction << 15 | iface) a rule's two tags match, as ranges.
 std::vector<Range> tag_ranges(std::uint32_t direction, std::uint32_t iface) {
   const bool any_dir = direction == kAnyTag, any_iface = iface == kAnyTag;
   if ((!any_dir && direction > 1) || (!any_iface && iface > kMaxIfaceId)) return {};  // no valid key has it
   std::vector<Range> out;
   for (std::uint32_t d = 0; d < 2; ++d) {
     if (!any_dir && d != direction) continue;
-    const std::uint32_t base = d << 31;
+    const std::uint32_t base = d << 15;
     if (any_iface) out.push_back({base, base | kMaxIfaceId});
     else out.push_back({base | iface, base | iface});
   }
-  if (any_dir && any_iface) return {{0, 0xffffffffu}};
+  if (any_dir && any_iface) return {{0, 0xffffu}};
   return out;
 }
 
@@ -60,16 +60,16 @@ void normalise(std::span<const ClassRule> rules, std::vector<Box>& boxes, std::v
   }
 }
 
-Record make_record(const Box& b, std::int32_t id, std::uint32_t prio) {
+Record make_record(const Box& b) {
   Record r{};
-  for (int d = 0; d < kDims; ++d) r.lane[2 * d] = b.lo[d], r.lane[2 * d + 1] = ~b.hi[d];
-  r.lane[12] = static_cast<std::uint32_t>(id);
-  r.lane[13] = prio;
+  r.lane[0] = b.lo[0], r.lane[1] = ~b.hi[0], r.lane[2] = b.lo[1], r.lane[3] = ~b.hi[1];
+  for (int d = 2; d < kDims; ++d) r.lane[d + 2] = b.lo[d] | (~b.hi[d] & 0xffffu) << 16;
   return r;
 }
 
 std::size_t CutTables::bytes() const {
-  return refs.capacity() * sizeof(NodeRef) + leaf_records.capacity() * sizeof(Record) + trees.capacity() * sizeof(CutTree);
+  return refs.capacity() * sizeof(NodeRef) + leaf_units.capacity() * sizeof(Record) +
+         ids.capacity() * sizeof(std::int32_t) + trees.capacity() * sizeof(CutTree);
 }
 
 namespace {
@@ -100,9 +100,8 @@ struct ListHash {
 
 class Builder {
  public:
-  Builder(const std::vector<Box>& boxes, const std::vector<std::int32_t>& ids, const CutParams& params, CutTables& out,
-          std::size_t budget)
-      : boxes_(boxes), ids_(ids), p_(params), t_(out), budget_(budget) {}
+  Builder(const std::vector<Box>& boxes, const CutParams& params, CutTables& out, std::size_t budget)
+      : boxes_(boxes), p_(params), t_(out), budget_(budget) {}
 
   NodeRef build(std::vector<std::uint32_t> rules, Region reg) {
     compact(rules, reg);
@@ -112,7 +111,7 @@ class Builder {
     // No cut separates these rules (every child would still hold them all), or
     // the budget would not hold the children even if they all ended up leaves.
     const std::size_t parts = std::size_t(1) << c.bits;
-    if (c.dim < 0 || used() + parts * sizeof(NodeRef) + c.total * sizeof(Record) > budget_) return leaf(rules);
+    if (c.dim < 0 || used() + parts * sizeof(NodeRef) + c.total * kLeafBytesPerRule > budget_) return leaf(rules);
 
     const int d = c.dim;
     const unsigned shift = reg.width[d] - c.bits;
@@ -136,7 +135,7 @@ class Builder {
   }
 
  private:
-  std::size_t used() const { return t_.refs.size() * sizeof(NodeRef) + t_.leaf_records.size() * sizeof(Record); }
+  std::size_t used() const { return t_.refs.size() * sizeof(NodeRef) + t_.leaf_units.size() * sizeof(Record); }
 
   std::pair<std::uint64_t, std::uint64_t> clip(std::uint32_t r, int d, const Region& reg) const {
     return {std::max<std::uint64_t>(boxes_[r].lo[d], reg.base[d]), std::min<std::uint64_t>(boxes_[r].hi[d], reg.top(d))};
@@ -178,8 +177,14 @@ class Builder {
     if (rules.empty()) return NodeRef::leaf(0, 0);
     auto [it, fresh] = leaves_.try_emplace(rules, NodeRef{});
     if (fresh) {
-      it->second = NodeRef::leaf(static_cast<std::uint32_t>(t_.leaf_records.size()), static_cast<std::uint32_t>(rules.size()));
-      for (std::uint32_t r : rules) t_.leaf_records.push_back(make_record(boxes_[r], ids_[r], r));
+      if (t_.leaf_units.size() % 2) t_.leaf_units.push_back(Record{});  // start on a cache line
+      it->second = NodeRef::leaf(static_cast<std::uint32_t>(t_.leaf_units.size()), static_cast<std::uint32_t>(rules.size()));
+      for (std::size_t i = 0; i < rules.size(); i += 8) {
+        Record prios{};
+        for (std::size_t j = i; j < std::min(i + 8, rules.size()); ++j) prios.lane[j - i] = rules[j];
+        t_.leaf_units.push_back(prios);
+      }
+      for (std::uint32_t r : rules) t_.leaf_units.push_back(make_record(boxes_[r]));
     }
     return it->second;
   }
@@ -218,8 +223,10 @@ class Builder {
     return best;
   }
 
+  // A leaf rule's record and its share of the priorities.
+  static constexpr std::size_t kLeafBytesPerRule = sizeof(Record) + sizeof(std::uint32_t);
+
   const std::vector<Box>& boxes_;
-  const std::vector<std::int32_t>& ids_;
   const CutParams& p_;
   CutTables& t_;
   std::size_t budget_;
@@ -230,10 +237,8 @@ class Builder {
 
 CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOptions& options, const CutParams& params) {
   std::vector<Box> boxes;
-  std::vector<std::int32_t> ids;
-  normalise(rules, boxes, ids);
   CutTables t;
-  t.rules = boxes.size();
+  normalise(rules, boxes, t.ids);
 
   // Partitions by which addresses are large: four trees at most, so a wildcard
   // address never makes a cut on that address copy its rule into every child.
@@ -242,7 +247,7 @@ CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOpt
   std::array<std::vector<std::uint32_t>, 4> parts;
   for (std::uint32_t i = 0; i < boxes.size(); ++i)
     parts[(is_large(0, boxes[i]) ? 1 : 0) + (is_large(1, boxes[i]) ? 2 : 0)].push_back(i);
-  Builder b(boxes, ids, params, t, options.max_memory_bytes);
+  Builder b(boxes, params, t, options.max_memory_bytes);
   Region whole{};
   for (int d = 0; d < kDims; ++d) whole.width[d] = kDimBits[d];
   for (auto& p : parts) {
@@ -251,6 +256,10 @@ CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOpt
     t.trees.push_back({b.build(std::move(p), whole), first});
   }
   std::sort(t.trees.begin(), t.trees.end(), [](const CutTree& x, const CutTree& y) { return x.first_rule < y.first_rule; });
+  t.leaf_units.resize(t.leaf_units.size() + kRecordGroup);  // see kRecordGroup
+  t.refs.shrink_to_fit();
+  t.leaf_units.shrink_to_fit();
+  t.ids.shrink_to_fit();
   return t;
 }
 
@@ -260,17 +269,20 @@ bool have_avx2() {
 }
 bool have_avx512() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 }
 
 namespace {
 
 // Scalar test of a record against the key vector: every lane <=.
 struct ScalarOps {
-  static bool match(const Record& r, const KeyVec& k) {
-    bool ok = true;
-    for (int i = 0; i < 2 * kDims; ++i) ok &= r.lane[i] <= k.lane[i];
-    return ok;
+  static std::uint32_t first_match(const Record* r, std::uint32_t n, const KeyVec& k) {
+    std::uint32_t q = 0;
+    while (q < n && !record_matches(r[q], k)) ++q;
+    return q;
+  }
+  static void walk(const NodeRef* refs, const BatchDims& dims, std::uint32_t off[kBatch], std::uint32_t info[kBatch]) {
+    walk_scalar(refs, dims, off, info);
   }
 };
 

@@ -1,6 +1,8 @@
 // The "cuts-avx2" variant: the cut-tree lookup compiled for AVX2, testing a
-// record against the key with two 256-bit unsigned compares.
+// record against the key with one 256-bit load and two compares.
 #include <immintrin.h>
+
+#include <algorithm>
 
 #include "engine/classifier_internal.hpp"
 
@@ -17,15 +19,56 @@ namespace portmatrix::detail {
 namespace {
 
 struct Avx2Ops {
-  // Every lane r <= k: max(r, k) == k in both halves (lanes 12..15 of k are all ones).
-  static bool match(const Record& r, const KeyVec& k) {
-    const __m256i r0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(r.lane));
-    const __m256i r1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(r.lane + 8));
-    const __m256i k0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(k.lane));
-    const __m256i k1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(k.lane + 8));
-    const __m256i eq = _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(r0, k0), k0),
-                                        _mm256_cmpeq_epi32(_mm256_max_epu32(r1, k1), k1));
-    return _mm256_movemask_epi8(eq) == -1;
+  // AVX2 has no unsigned compare: r <= k is max(r, k) == k. Lanes 0..3 as u32,
+  // lanes 4..7 as u16 pairs; every byte of the combined mask must be set.
+  static bool match(const Record& r, const __m256i kv) {
+    const __m256i rv = _mm256_load_si256(reinterpret_cast<const __m256i*>(r.lane));
+    const auto m32 = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi32(_mm256_max_epu32(rv, kv), kv)));
+    const auto m16 = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_max_epu16(rv, kv), kv)));
+    return ((m32 & 0x0000ffffu) | (m16 & 0xffff0000u)) == 0xffffffffu;
+  }
+  static std::uint32_t first_match(const Record* r, std::uint32_t n, const KeyVec& k) {
+    const __m256i kv = _mm256_load_si256(reinterpret_cast<const __m256i*>(k.lane));
+    for (std::uint32_t base = 0; base < n; base += kRecordGroup) {
+      std::uint32_t hits = 0;
+      const std::uint32_t group = std::min(n - base, kRecordGroup);
+      for (std::uint32_t q = 0; q < group; ++q) hits |= std::uint32_t(match(r[base + q], kv)) << q;
+      if (hits) return base + static_cast<std::uint32_t>(__builtin_ctz(hits));
+    }
+    return n;
+  }
+
+  // One step for eight keys at once, two groups interleaved: gather each key's
+  // dimension value, then its child's two words. info doubles as the gather
+  // mask: its sign bit is set exactly while the key is at an internal node.
+  static void walk(const NodeRef* refs, const BatchDims& dims, std::uint32_t off[kBatch], std::uint32_t info[kBatch]) {
+    static_assert(kBatch == 16 && sizeof(NodeRef) == 8);
+    const auto* words = reinterpret_cast<const int*>(refs);
+    const auto* dimw = reinterpret_cast<const int*>(&dims[0][0]);
+    const __m256i seven = _mm256_set1_epi32(7), low5 = _mm256_set1_epi32(31), low16 = _mm256_set1_epi32(0xffff);
+    __m256i lane[2] = {_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)};
+    __m256i o[2], in[2];
+    for (int h = 0; h < 2; ++h) {
+      o[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(off + 8 * h));
+      in[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(info + 8 * h));
+    }
+    while (_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(in[0], in[1])))) {
+      for (int h = 0; h < 2; ++h) {
+        const __m256i d = _mm256_and_si256(_mm256_srli_epi32(in[h], 28), seven);
+        const __m256i k = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), dimw,
+                                                      _mm256_add_epi32(_mm256_slli_epi32(d, 4), lane[h]), in[h], 4);
+        const __m256i sh = _mm256_and_si256(_mm256_srli_epi32(in[h], 23), low5);
+        const __m256i slot = _mm256_and_si256(_mm256_srlv_epi32(k, sh), _mm256_and_si256(in[h], low16));
+        const __m256i at = _mm256_slli_epi32(_mm256_add_epi32(o[h], slot), 1);  // in 32-bit words
+        const __m256i no = _mm256_mask_i32gather_epi32(o[h], words, at, in[h], 4);
+        in[h] = _mm256_mask_i32gather_epi32(in[h], words + 1, at, in[h], 4);
+        o[h] = no;
+      }
+    }
+    for (int h = 0; h < 2; ++h) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(off + 8 * h), o[h]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(info + 8 * h), in[h]);
+    }
   }
 };
 

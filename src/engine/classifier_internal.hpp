@@ -1,8 +1,9 @@
 // Internals shared by the classifier variants: rules normalised to six u32
-// ranges, the 64-byte match record, and the compiled cut trees.
+// ranges, the 32-byte match record, and the compiled cut trees.
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -11,9 +12,9 @@
 namespace portmatrix::detail {
 
 // Dimensions of a normalised rule: source, destination, source port, destination
-// port, protocol, tag (direction << 31 | iface).
+// port, protocol, tag (direction << 15 | iface).
 inline constexpr int kDims = 6;
-inline constexpr std::uint8_t kDimBits[kDims] = {32, 32, 16, 16, 8, 32};
+inline constexpr std::uint8_t kDimBits[kDims] = {32, 32, 16, 16, 8, 16};
 
 // A rule as six inclusive u32 ranges. One ClassRule becomes one or more of
 // these (a protocol mask that is not a range, or a tag that matches either
@@ -24,7 +25,7 @@ struct Box {
 };
 
 // The tag dimension of a key.
-inline std::uint32_t key_tag(const ClassKey& k) { return std::uint32_t(k.direction & 1u) << 31 | (k.iface & kMaxIfaceId); }
+inline std::uint32_t key_tag(const ClassKey& k) { return std::uint32_t(k.direction & 1u) << 15 | (k.iface & kMaxIfaceId); }
 // The key as six u32 values, in dimension order.
 inline void key_dims(const ClassKey& k, std::uint32_t out[kDims]) {
   out[0] = k.src, out[1] = k.dst, out[2] = k.sport, out[3] = k.dport, out[4] = k.proto, out[5] = key_tag(k);
@@ -33,30 +34,37 @@ inline void key_dims(const ClassKey& k, std::uint32_t out[kDims]) {
 // Normalises rules (in order); ids[i] is the id of boxes[i].
 void normalise(std::span<const ClassRule> rules, std::vector<Box>& boxes, std::vector<std::int32_t>& ids);
 
-// A normalised rule laid out for a one-instruction SIMD test: lane 2d holds
-// lo[d], lane 2d+1 holds ~hi[d], so lo <= k <= hi for every d is "every lane <=
-// the matching lane of the key vector" (k in lane 2d, ~k in 2d+1). The key
-// vector has all ones in lanes 12..15, so they always pass: lane 12 holds the
-// rule's id, lane 13 its index in priority order.
-struct alignas(64) Record {
-  std::uint32_t lane[16];
-  std::int32_t id() const { return static_cast<std::int32_t>(lane[12]); }
-  std::uint32_t prio() const { return lane[13]; }
+// A normalised rule laid out for a SIMD test in one 32-byte load. Each bound is
+// stored as lo and ~hi so that lo <= k <= hi is "record lane <= key lane" for
+// every lane (the key holds k and ~k): lanes 0..3 are u32 (source lo, ~hi,
+// destination lo, ~hi), lanes 4..7 are pairs of u16 (source port, destination
+// port, protocol, tag: lo, ~hi each).
+struct alignas(32) Record {
+  std::uint32_t lane[8];
 };
-struct alignas(64) KeyVec {
-  std::uint32_t lane[16];
-};
-Record make_record(const Box& b, std::int32_t id, std::uint32_t prio);
+using KeyVec = Record;
+Record make_record(const Box& b);
 inline KeyVec make_keyvec(const std::uint32_t dims[kDims]) {
   KeyVec v;
-  for (int d = 0; d < kDims; ++d) v.lane[2 * d] = dims[d], v.lane[2 * d + 1] = ~dims[d];
-  for (int i = 2 * kDims; i < 16; ++i) v.lane[i] = 0xffffffffu;
+  v.lane[0] = dims[0], v.lane[1] = ~dims[0], v.lane[2] = dims[1], v.lane[3] = ~dims[1];
+  for (int d = 2; d < kDims; ++d) v.lane[d + 2] = dims[d] | (~dims[d] & 0xffffu) << 16;
   return v;
 }
+// The scalar form of the test.
+inline bool record_matches(const Record& r, const KeyVec& k) {
+  bool ok = true;
+  for (int i = 0; i < 4; ++i) ok &= r.lane[i] <= k.lane[i];
+  for (int i = 4; i < 8; ++i) ok &= (r.lane[i] & 0xffff) <= (k.lane[i] & 0xffff) && (r.lane[i] >> 16) <= (k.lane[i] >> 16);
+  return ok;
+}
+// SIMD variants test records in groups of up to this many without branching;
+// the leaf array has as many spare records at its end, so they may read past a leaf.
+inline constexpr std::uint32_t kRecordGroup = 8;
 
 // A node of a cut tree (8 bytes). An internal node cuts one dimension d on a
 // window of its bits: the child for key k is refs[offset + ((k[d] >> shift) & mask)].
-// A leaf holds count records from leaf_records[offset], in priority order.
+// A leaf starts at leaf_units[offset]: its rules' priorities (u32, padded to
+// whole units), then their records, both in priority order.
 struct NodeRef {
   std::uint32_t offset = 0;
   std::uint32_t info = 0;  // internal: 1 | d:3 | shift:5 | 7 unused | mask:16; leaf: count
@@ -79,20 +87,62 @@ inline std::uint32_t child_index(NodeRef n, const std::uint32_t k[kDims]) {
   return n.offset + ((k[n.dim()] >> n.shift()) & n.mask());
 }
 
+// Batched lookups walk this many keys together; their dimensions are stored
+// dimension-major (dims[d][j]) so SIMD walks can gather them.
+inline constexpr std::size_t kBatch = 16;
+using BatchDims = std::uint32_t[kDims][kBatch];
+
+// Walks every key j whose node (off[j], info[j]) is internal down to its leaf,
+// all keys in lockstep: the walks are independent, so their cache misses
+// overlap. The step is branch-free (a key at a leaf re-reads refs[0] and keeps
+// its node), since which walks are still going is unpredictable.
+inline void walk_scalar(const NodeRef* refs, const BatchDims& dims, std::uint32_t off[kBatch], std::uint32_t info[kBatch]) {
+  for (bool walking = true; walking;) {
+    walking = false;
+    for (std::size_t j = 0; j < kBatch; ++j) {
+      const NodeRef n{off[j], info[j]};
+      const std::uint32_t in = info[j] >> 31;
+      const NodeRef next = refs[(n.offset + ((dims[n.dim()][j] >> n.shift()) & n.mask())) & (0u - in)];
+      const std::uint32_t keep = in - 1;
+      off[j] = (next.offset & ~keep) | (off[j] & keep);
+      info[j] = (next.info & ~keep) | (info[j] & keep);
+      walking |= (info[j] >> 31) != 0;
+    }
+  }
+}
+
 // One tree over a subset of the rules.
 struct CutTree {
   NodeRef root;
   std::uint32_t first_rule = 0;  // the lowest rule index in the tree: trees are searched in this order
 };
 
-// The compiled form every "cuts" variant searches. A rule's index in priority
-// order is its priority: the first match is the least index.
+// The compiled form every "cuts" variant searches. A normalised rule's index
+// in priority order is its priority: the first match is the least index.
+// An allocator for cache-line aligned arrays (leaves start on a line).
+template <class T>
+struct LineAllocator {
+  using value_type = T;
+  LineAllocator() = default;
+  template <class U>
+  LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, std::align_val_t(64)); }
+  friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
+};
+
 struct CutTables {
   std::vector<NodeRef> refs;
-  std::vector<Record> leaf_records;  // the leaves' rules, copied into each leaf that holds them
-  std::vector<CutTree> trees;        // ascending first_rule
-  std::size_t rules = 0;             // normalised rules
+  // The leaves, each rule copied into every leaf that holds it. A leaf starts
+  // on a cache line, so its priorities and first record share one.
+  std::vector<Record, LineAllocator<Record>> leaf_units;
+  std::vector<std::int32_t> ids;   // the id of each normalised rule, by priority
+  std::vector<CutTree> trees;      // ascending first_rule
   std::size_t bytes() const;
+
+  // A leaf's priorities and records (followed by at least kRecordGroup more records).
+  const std::uint32_t* leaf_prios(NodeRef leaf) const { return leaf_units[leaf.offset].lane; }
+  const Record* leaf_records(NodeRef leaf) const { return &leaf_units[leaf.offset + (leaf.leaf_count() + 7) / 8]; }
 };
 
 // Tuning of the tree build (the defaults are what the variants use).

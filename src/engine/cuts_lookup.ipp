@@ -29,46 +29,45 @@ class CutsClassifier final : public Classifier {
       while (n.internal()) n = t_.refs[child_index(n, dims)];
       scan_leaf(n, kv, best);
     }
-    return best.id;
+    return result(best);
   }
 
-  // Walks kBatch keys down each tree in lockstep: the walks are independent, so
-  // their cache misses overlap instead of queueing. The step is branch-free (a
-  // key at a leaf re-reads refs[0] and keeps its node), since which walks are
-  // still going is unpredictable. Then the leaves' first records are prefetched
-  // for the whole batch before any is scanned.
+  // Walks a batch of keys down each tree together (Ops::walk), so their cache
+  // misses overlap; then prefetches the leaves of the whole batch before any
+  // is scanned.
   void classify(std::span<const ClassKey> keys, std::span<std::int32_t> out) const override {
-    constexpr std::size_t kBatch = 16;
     std::size_t i = 0;
     for (; i + kBatch <= keys.size(); i += kBatch) {
-      std::uint32_t dims[kBatch][kDims];
+      alignas(64) BatchDims dims;
       Best best[kBatch];
-      for (std::size_t j = 0; j < kBatch; ++j) key_dims(keys[i + j], dims[j]);
+      for (std::size_t j = 0; j < kBatch; ++j) {
+        std::uint32_t d[kDims];
+        key_dims(keys[i + j], d);
+        for (int k = 0; k < kDims; ++k) dims[k][j] = d[k];
+      }
       for (const CutTree& tree : t_.trees) {
-        NodeRef n[kBatch];
+        alignas(64) std::uint32_t off[kBatch], info[kBatch];
         bool any = false;
         for (std::size_t j = 0; j < kBatch; ++j) {
           // Keys that already matched a rule before this tree's first skip it (an empty leaf).
           const bool need = tree.first_rule < best[j].prio;
-          n[j] = need ? tree.root : NodeRef{};
+          off[j] = need ? tree.root.offset : 0;
+          info[j] = need ? tree.root.info : 0;
           any |= need;
         }
         if (!any) continue;
-        for (bool walking = true; walking;) {
-          walking = false;
-          for (std::size_t j = 0; j < kBatch; ++j) {
-            const std::uint32_t in = n[j].info >> 31;
-            const NodeRef next = t_.refs[child_index(n[j], dims[j]) & (0u - in)];
-            const std::uint32_t keep = in - 1;
-            n[j].offset = (next.offset & ~keep) | (n[j].offset & keep);
-            n[j].info = (next.info & ~keep) | (n[j].info & keep);
-            walking |= n[j].internal();
-          }
+        Ops::walk(t_.refs.data(), dims, off, info);
+        for (std::size_t j = 0; j < kBatch; ++j) {
+          __builtin_prefetch(t_.leaf_units.data() + off[j]);
+          __builtin_prefetch(t_.leaf_units.data() + off[j] + 2);
         }
-        for (std::size_t j = 0; j < kBatch; ++j) __builtin_prefetch(t_.leaf_records.data() + n[j].offset);
-        for (std::size_t j = 0; j < kBatch; ++j) scan_leaf(n[j], make_keyvec(dims[j]), best[j]);
+        for (std::size_t j = 0; j < kBatch; ++j) {
+          std::uint32_t d[kDims];
+          for (int k = 0; k < kDims; ++k) d[k] = dims[k][j];
+          scan_leaf(NodeRef{off[j], info[j]}, make_keyvec(d), best[j]);
+        }
       }
-      for (std::size_t j = 0; j < kBatch; ++j) out[i + j] = best[j].id;
+      for (std::size_t j = 0; j < kBatch; ++j) out[i + j] = result(best[j]);
     }
     for (; i < keys.size(); ++i) out[i] = classify(keys[i]);
   }
@@ -77,19 +76,17 @@ class CutsClassifier final : public Classifier {
   std::string_view variant() const override { return name_; }
 
  private:
+  static constexpr std::uint32_t kNone = 0xffffffffu;
   struct Best {
-    std::uint32_t prio = 0xffffffffu;  // none yet
-    std::int32_t id = -1;
+    std::uint32_t prio = kNone;
   };
+  std::int32_t result(Best b) const { return b.prio == kNone ? -1 : t_.ids[b.prio]; }
 
-  // Records the first record of the leaf that matches, if it comes before best.
+  // Records the first rule of the leaf that matches, if it comes before best.
   void scan_leaf(NodeRef leaf, const KeyVec& kv, Best& best) const {
-    const Record* r = t_.leaf_records.data() + leaf.offset;
-    for (std::uint32_t q = 0, n = leaf.leaf_count(); q < n && r[q].prio() < best.prio; ++q)
-      if (Ops::match(r[q], kv)) {
-        best = {r[q].prio(), r[q].id()};
-        return;
-      }
+    const std::uint32_t n = leaf.leaf_count();
+    const std::uint32_t q = Ops::first_match(t_.leaf_records(leaf), n, kv);
+    if (q < n) best.prio = std::min(best.prio, t_.leaf_prios(leaf)[q]);
   }
 
   CutTables t_;
