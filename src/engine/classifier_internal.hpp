@@ -150,7 +150,7 @@ struct CutParams {
   std::size_t leaf_rules = 8;       // a node with at most this many rules is a leaf
   double space_factor = 4.0;        // children may hold this many times their parent's rules (HiCuts' spfac)
   unsigned max_cut_bits = 12;       // at most 2^this children per node
-  unsigned large_address_bits = 16; // addresses ranges wider than 2^this go to their own trees
+  unsigned large_address_bits = 24; // address ranges wider than 2^this go to their own trees
 };
 
 // Builds the trees for rules within options.max_memory_bytes.
