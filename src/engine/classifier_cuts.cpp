@@ -247,6 +247,7 @@ CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOpt
   std::array<std::vector<std::uint32_t>, 4> parts;
   for (std::uint32_t i = 0; i < boxes.size(); ++i)
     parts[(is_large(0, boxes[i]) ? 1 : 0) + (is_large(1, boxes[i]) ? 2 : 0)].push_back(i);
+  t.refs.push_back(NodeRef{});  // refs[0] exists: walk_scalar re-reads it for keys already at a leaf
   Builder b(boxes, params, t, options.max_memory_bytes);
   Region whole{};
   for (int d = 0; d < kDims; ++d) whole.width[d] = kDimBits[d];
