@@ -101,6 +101,10 @@ const ClassifierVariant& default_classifier_variant();
 std::unique_ptr<Classifier> build_classifier(std::span<const ClassRule> rules, const ClassifierVariant* variant = nullptr,
                                              const ClassifierOptions& options = {});
 
+// Lookups per second of c over keys: the batch lookup of all keys, repeated
+// until at least min_seconds of wall time have passed. 0 for no keys.
+double lookups_per_second(const Classifier& c, std::span<const ClassKey> keys, double min_seconds = 1.0);
+
 // An IPv6 rule list: 128-bit address ranges are mapped onto the indexes of the
 // elementary intervals their bounds cut the address space into, so any IPv4
 // variant classifies them (two binary searches per key on top).

@@ -2,6 +2,7 @@
 #include "portmatrix/classifier.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "engine/classifier_internal.hpp"
 #include "portmatrix/diag.hpp"
@@ -67,6 +68,21 @@ std::unique_ptr<Classifier> build_classifier(std::span<const ClassRule> rules, c
   const ClassifierVariant& v = variant ? *variant : default_classifier_variant();
   PM_ASSERT(v.available(), "build_classifier: the variant needs instructions this CPU lacks");
   return v.build(rules, options);
+}
+
+double lookups_per_second(const Classifier& c, std::span<const ClassKey> keys, double min_seconds) {
+  if (keys.empty()) return 0;
+  std::vector<std::int32_t> out(keys.size());
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  std::size_t done = 0;
+  double elapsed = 0;
+  do {
+    c.classify(keys, out);
+    done += keys.size();
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < min_seconds);
+  return double(done) / elapsed;
 }
 
 // ---- IPv6 -------------------------------------------------------------------
