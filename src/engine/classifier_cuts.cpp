@@ -240,13 +240,14 @@ CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOpt
   CutTables t;
   normalise(rules, boxes, t.ids);
 
-  // Partitions by which addresses are large: four trees at most, so a wildcard
-  // address never makes a cut on that address copy its rule into every child.
+  // Partitions by which addresses are large, three trees at most: small
+  // source; large source but small destination; both large. Cutting an address
+  // in the tree that holds it small never copies a wildcard into every child.
   const std::uint64_t large = std::uint64_t(1) << params.large_address_bits;
   auto is_large = [&](int d, const Box& b) { return std::uint64_t(b.hi[d]) - b.lo[d] + 1 > large; };
-  std::array<std::vector<std::uint32_t>, 4> parts;
+  std::array<std::vector<std::uint32_t>, 3> parts;
   for (std::uint32_t i = 0; i < boxes.size(); ++i)
-    parts[(is_large(0, boxes[i]) ? 1 : 0) + (is_large(1, boxes[i]) ? 2 : 0)].push_back(i);
+    parts[!is_large(0, boxes[i]) ? 0 : !is_large(1, boxes[i]) ? 1 : 2].push_back(i);
   t.refs.push_back(NodeRef{});  // refs[0] exists: walk_scalar re-reads it for keys already at a leaf
   Builder b(boxes, params, t, options.max_memory_bytes);
   Region whole{};
