@@ -32,42 +32,24 @@ class CutsClassifier final : public Classifier {
     return result(best);
   }
 
-  // Walks a batch of keys down each tree together (Ops::walk), so their cache
-  // misses overlap; then prefetches the leaves of the whole batch before any
-  // is scanned.
+  // Keys go in groups of kGroups batches of kBatch. For each tree, every batch
+  // walks down together (Ops::walk: the walks are independent, so their cache
+  // misses overlap) and prefetches its leaves; only then are the leaves
+  // scanned, so each batch's prefetches land while the other batches walk.
   void classify(std::span<const ClassKey> keys, std::span<std::int32_t> out) const override {
+    constexpr std::size_t kGroups = 4, kKeys = kGroups * kBatch;
     std::size_t i = 0;
-    for (; i + kBatch <= keys.size(); i += kBatch) {
-      alignas(64) BatchDims dims;
-      Best best[kBatch];
-      for (std::size_t j = 0; j < kBatch; ++j) {
-        std::uint32_t d[kDims];
-        key_dims(keys[i + j], d);
-        for (int k = 0; k < kDims; ++k) dims[k][j] = d[k];
-      }
+    for (; i + kKeys <= keys.size(); i += kKeys) {
+      Batch b[kGroups];
+      for (std::size_t g = 0; g < kGroups; ++g) b[g].load(keys.subspan(i + g * kBatch, kBatch));
       for (const CutTree& tree : t_.trees) {
-        alignas(64) std::uint32_t off[kBatch], info[kBatch];
-        bool any = false;
-        for (std::size_t j = 0; j < kBatch; ++j) {
-          // Keys that already matched a rule before this tree's first skip it (an empty leaf).
-          const bool need = tree.first_rule < best[j].prio;
-          off[j] = need ? tree.root.offset : 0;
-          info[j] = need ? tree.root.info : 0;
-          any |= need;
-        }
-        if (!any) continue;
-        Ops::walk(t_.refs.data(), dims, off, info);
-        for (std::size_t j = 0; j < kBatch; ++j) {
-          __builtin_prefetch(t_.leaf_units.data() + off[j]);
-          __builtin_prefetch(t_.leaf_units.data() + off[j] + 2);
-        }
-        for (std::size_t j = 0; j < kBatch; ++j) {
-          std::uint32_t d[kDims];
-          for (int k = 0; k < kDims; ++k) d[k] = dims[k][j];
-          scan_leaf(NodeRef{off[j], info[j]}, make_keyvec(d), best[j]);
-        }
+        bool any[kGroups];
+        for (std::size_t g = 0; g < kGroups; ++g) any[g] = walk(tree, b[g]);
+        for (std::size_t g = 0; g < kGroups; ++g)
+          if (any[g]) scan(b[g]);
       }
-      for (std::size_t j = 0; j < kBatch; ++j) out[i + j] = result(best[j]);
+      for (std::size_t g = 0; g < kGroups; ++g)
+        for (std::size_t j = 0; j < kBatch; ++j) out[i + g * kBatch + j] = result(b[g].best[j]);
     }
     for (; i < keys.size(); ++i) out[i] = classify(keys[i]);
   }
@@ -81,6 +63,48 @@ class CutsClassifier final : public Classifier {
     std::uint32_t prio = kNone;
   };
   std::int32_t result(Best b) const { return b.prio == kNone ? -1 : t_.ids[b.prio]; }
+
+  // The state of kBatch keys going through the trees.
+  struct Batch {
+    alignas(64) BatchDims dims;
+    alignas(64) std::uint32_t off[kBatch];
+    alignas(64) std::uint32_t info[kBatch];
+    Best best[kBatch];
+    void load(std::span<const ClassKey> keys) {
+      for (std::size_t j = 0; j < kBatch; ++j) {
+        std::uint32_t d[kDims];
+        key_dims(keys[j], d);
+        for (int k = 0; k < kDims; ++k) dims[k][j] = d[k];
+      }
+    }
+  };
+
+  // Walks the batch's keys down tree to their leaves and prefetches those;
+  // false when every key already matched a rule before the tree's first.
+  bool walk(const CutTree& tree, Batch& b) const {
+    bool any = false;
+    for (std::size_t j = 0; j < kBatch; ++j) {
+      const bool need = tree.first_rule < b.best[j].prio;  // else an empty leaf
+      b.off[j] = need ? tree.root.offset : 0;
+      b.info[j] = need ? tree.root.info : 0;
+      any |= need;
+    }
+    if (!any) return false;
+    Ops::walk(t_.refs.data(), b.dims, b.off, b.info);
+    for (std::size_t j = 0; j < kBatch; ++j) {
+      __builtin_prefetch(t_.leaf_units.data() + b.off[j]);
+      __builtin_prefetch(t_.leaf_units.data() + b.off[j] + 2);
+    }
+    return true;
+  }
+
+  void scan(Batch& b) const {
+    for (std::size_t j = 0; j < kBatch; ++j) {
+      std::uint32_t d[kDims];
+      for (int k = 0; k < kDims; ++k) d[k] = b.dims[k][j];
+      scan_leaf(NodeRef{b.off[j], b.info[j]}, make_keyvec(d), b.best[j]);
+    }
+  }
 
   // Records the first rule of the leaf that matches, if it comes before best.
   void scan_leaf(NodeRef leaf, const KeyVec& kv, Best& best) const {
