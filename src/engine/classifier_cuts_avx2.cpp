@@ -38,36 +38,41 @@ struct Avx2Ops {
     return n;
   }
 
-  // One step for eight keys at once, two groups interleaved: gather each key's
-  // dimension value, then its child's two words. info doubles as the gather
-  // mask: its sign bit is set exactly while the key is at an internal node.
+  // One step for eight keys per vector, every vector of the batch in the same
+  // loop: gather each key's dimension value, then its child's two words. info
+  // doubles as the gather mask: its sign bit is set exactly while the key is at
+  // an internal node.
   static void walk(const NodeRef* refs, const BatchDims& dims, std::uint32_t off[kBatch], std::uint32_t info[kBatch]) {
-    static_assert(kBatch == 16 && sizeof(NodeRef) == 8);
+    static_assert(kBatch % 8 == 0 && sizeof(NodeRef) == 8);
+    constexpr std::size_t kVecs = kBatch / 8;
     const auto* words = reinterpret_cast<const int*>(refs);
     const auto* dimw = reinterpret_cast<const int*>(&dims[0][0]);
     const __m256i seven = _mm256_set1_epi32(7), low5 = _mm256_set1_epi32(31), low16 = _mm256_set1_epi32(0xffff);
-    __m256i lane[2] = {_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15)};
-    __m256i o[2], in[2];
-    for (int h = 0; h < 2; ++h) {
-      o[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(off + 8 * h));
-      in[h] = _mm256_load_si256(reinterpret_cast<const __m256i*>(info + 8 * h));
+    __m256i o[kVecs], in[kVecs], lane[kVecs];
+    for (std::size_t v = 0; v < kVecs; ++v) {
+      o[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(off + 8 * v));
+      in[v] = _mm256_load_si256(reinterpret_cast<const __m256i*>(info + 8 * v));
+      lane[v] = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(8 * v)));
     }
-    while (_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_or_si256(in[0], in[1])))) {
-      for (int h = 0; h < 2; ++h) {
-        const __m256i d = _mm256_and_si256(_mm256_srli_epi32(in[h], 28), seven);
-        const __m256i k = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), dimw,
-                                                      _mm256_add_epi32(_mm256_slli_epi32(d, 4), lane[h]), in[h], 4);
-        const __m256i sh = _mm256_and_si256(_mm256_srli_epi32(in[h], 23), low5);
-        const __m256i slot = _mm256_and_si256(_mm256_srlv_epi32(k, sh), _mm256_and_si256(in[h], low16));
-        const __m256i at = _mm256_slli_epi32(_mm256_add_epi32(o[h], slot), 1);  // in 32-bit words
-        const __m256i no = _mm256_mask_i32gather_epi32(o[h], words, at, in[h], 4);
-        in[h] = _mm256_mask_i32gather_epi32(in[h], words + 1, at, in[h], 4);
-        o[h] = no;
+    for (;;) {
+      __m256i any = in[0];
+      for (std::size_t v = 1; v < kVecs; ++v) any = _mm256_or_si256(any, in[v]);
+      if (!_mm256_movemask_ps(_mm256_castsi256_ps(any))) break;
+      for (std::size_t v = 0; v < kVecs; ++v) {
+        const __m256i d = _mm256_and_si256(_mm256_srli_epi32(in[v], 28), seven);
+        const __m256i at_dim = _mm256_add_epi32(_mm256_mullo_epi32(d, _mm256_set1_epi32(kBatch)), lane[v]);
+        const __m256i k = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), dimw, at_dim, in[v], 4);
+        const __m256i sh = _mm256_and_si256(_mm256_srli_epi32(in[v], 23), low5);
+        const __m256i slot = _mm256_and_si256(_mm256_srlv_epi32(k, sh), _mm256_and_si256(in[v], low16));
+        const __m256i at = _mm256_slli_epi32(_mm256_add_epi32(o[v], slot), 1);  // in 32-bit words
+        const __m256i next_off = _mm256_mask_i32gather_epi32(o[v], words, at, in[v], 4);
+        in[v] = _mm256_mask_i32gather_epi32(in[v], words + 1, at, in[v], 4);
+        o[v] = next_off;
       }
     }
-    for (int h = 0; h < 2; ++h) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(off + 8 * h), o[h]);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(info + 8 * h), in[h]);
+    for (std::size_t v = 0; v < kVecs; ++v) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(off + 8 * v), o[v]);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(info + 8 * v), in[v]);
     }
   }
 };

@@ -42,26 +42,45 @@ struct Avx512Ops {
     return n;
   }
 
-  // One step for all 16 keys at once: gather each key's dimension value, then
-  // its child's two words; lanes at a leaf (sign bit of info clear) sit still.
+  // One step for 16 keys per vector, every vector of the batch in the same
+  // loop so all their misses are in flight together: gather each key's
+  // dimension value, then its child's two words. Lanes whose node is a leaf
+  // (sign bit of info clear) are masked off and keep their node.
   static void walk(const NodeRef* refs, const BatchDims& dims, std::uint32_t off[kBatch], std::uint32_t info[kBatch]) {
-    static_assert(kBatch == 16 && sizeof(NodeRef) == 8);
+    static_assert(kBatch % 16 == 0 && sizeof(NodeRef) == 8);
+    constexpr std::size_t kVecs = kBatch / 16;
     const auto* words = reinterpret_cast<const int*>(refs);
-    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i sign = _mm512_set1_epi32(std::int32_t(NodeRef::kInternal));
-    __m512i o = _mm512_load_si512(off), in = _mm512_load_si512(info);
-    for (__mmask16 act = _mm512_test_epi32_mask(in, sign); act; act = _mm512_mask_test_epi32_mask(act, in, sign)) {
-      const __m512i d = _mm512_and_si512(_mm512_srli_epi32(in, 28), _mm512_set1_epi32(7));
-      const __m512i k = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), act, _mm512_add_epi32(_mm512_slli_epi32(d, 4), lane),
-                                                    &dims[0][0], 4);
-      const __m512i sh = _mm512_and_si512(_mm512_srli_epi32(in, 23), _mm512_set1_epi32(31));
-      const __m512i slot = _mm512_and_si512(_mm512_srlv_epi32(k, sh), _mm512_and_si512(in, _mm512_set1_epi32(0xffff)));
-      const __m512i at = _mm512_slli_epi32(_mm512_add_epi32(o, slot), 1);  // in 32-bit words
-      o = _mm512_mask_i32gather_epi32(o, act, at, words, 4);
-      in = _mm512_mask_i32gather_epi32(in, act, at, words + 1, 4);
+    const __m512i seven = _mm512_set1_epi32(7), low5 = _mm512_set1_epi32(31), low16 = _mm512_set1_epi32(0xffff);
+    __m512i o[kVecs], in[kVecs], lane[kVecs];
+    __mmask16 act[kVecs];
+    for (std::size_t v = 0; v < kVecs; ++v) {
+      o[v] = _mm512_load_si512(off + 16 * v);
+      in[v] = _mm512_load_si512(info + 16 * v);
+      lane[v] = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                 _mm512_set1_epi32(static_cast<int>(16 * v)));
+      act[v] = _mm512_test_epi32_mask(in[v], sign);
     }
-    _mm512_store_si512(off, o);
-    _mm512_store_si512(info, in);
+    for (;;) {
+      __mmask16 any = 0;
+      for (std::size_t v = 0; v < kVecs; ++v) any |= act[v];
+      if (!any) break;
+      for (std::size_t v = 0; v < kVecs; ++v) {
+        const __m512i d = _mm512_and_si512(_mm512_srli_epi32(in[v], 28), seven);
+        const __m512i at_dim = _mm512_add_epi32(_mm512_mullo_epi32(d, _mm512_set1_epi32(kBatch)), lane[v]);
+        const __m512i k = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), act[v], at_dim, &dims[0][0], 4);
+        const __m512i sh = _mm512_and_si512(_mm512_srli_epi32(in[v], 23), low5);
+        const __m512i slot = _mm512_and_si512(_mm512_srlv_epi32(k, sh), _mm512_and_si512(in[v], low16));
+        const __m512i at = _mm512_slli_epi32(_mm512_add_epi32(o[v], slot), 1);  // in 32-bit words
+        o[v] = _mm512_mask_i32gather_epi32(o[v], act[v], at, words, 4);
+        in[v] = _mm512_mask_i32gather_epi32(in[v], act[v], at, words + 1, 4);
+        act[v] = _mm512_mask_test_epi32_mask(act[v], in[v], sign);
+      }
+    }
+    for (std::size_t v = 0; v < kVecs; ++v) {
+      _mm512_store_si512(off + 16 * v, o[v]);
+      _mm512_store_si512(info + 16 * v, in[v]);
+    }
   }
 };
 

@@ -89,7 +89,7 @@ inline std::uint32_t child_index(NodeRef n, const std::uint32_t k[kDims]) {
 
 // Batched lookups walk this many keys together; their dimensions are stored
 // dimension-major (dims[d][j]) so SIMD walks can gather them.
-inline constexpr std::size_t kBatch = 16;
+inline constexpr std::size_t kBatch = 32;
 using BatchDims = std::uint32_t[kDims][kBatch];
 
 // Walks every key j whose node (off[j], info[j]) is internal down to its leaf,

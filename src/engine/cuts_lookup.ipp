@@ -32,24 +32,17 @@ class CutsClassifier final : public Classifier {
     return result(best);
   }
 
-  // Keys go in groups of kGroups batches of kBatch. For each tree, every batch
-  // walks down together (Ops::walk: the walks are independent, so their cache
-  // misses overlap) and prefetches its leaves; only then are the leaves
-  // scanned, so each batch's prefetches land while the other batches walk.
+  // Keys go in batches of kBatch. For each tree, the batch walks down together
+  // (Ops::walk: the walks are independent, so their cache misses overlap),
+  // prefetches its leaves, then scans them.
   void classify(std::span<const ClassKey> keys, std::span<std::int32_t> out) const override {
-    constexpr std::size_t kGroups = 4, kKeys = kGroups * kBatch;
     std::size_t i = 0;
-    for (; i + kKeys <= keys.size(); i += kKeys) {
-      Batch b[kGroups];
-      for (std::size_t g = 0; g < kGroups; ++g) b[g].load(keys.subspan(i + g * kBatch, kBatch));
-      for (const CutTree& tree : t_.trees) {
-        bool any[kGroups];
-        for (std::size_t g = 0; g < kGroups; ++g) any[g] = walk(tree, b[g]);
-        for (std::size_t g = 0; g < kGroups; ++g)
-          if (any[g]) scan(b[g]);
-      }
-      for (std::size_t g = 0; g < kGroups; ++g)
-        for (std::size_t j = 0; j < kBatch; ++j) out[i + g * kBatch + j] = result(b[g].best[j]);
+    for (; i + kBatch <= keys.size(); i += kBatch) {
+      Batch b;
+      b.load(keys.subspan(i, kBatch));
+      for (const CutTree& tree : t_.trees)
+        if (walk(tree, b)) scan(b);
+      for (std::size_t j = 0; j < kBatch; ++j) out[i + j] = result(b.best[j]);
     }
     for (; i < keys.size(); ++i) out[i] = classify(keys[i]);
   }
