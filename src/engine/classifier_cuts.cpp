@@ -179,12 +179,12 @@ class Builder {
     if (fresh) {
       if (t_.leaf_units.size() % 2) t_.leaf_units.push_back(Record{});  // start on a cache line
       it->second = NodeRef::leaf(static_cast<std::uint32_t>(t_.leaf_units.size()), static_cast<std::uint32_t>(rules.size()));
+      for (std::uint32_t r : rules) t_.leaf_units.push_back(make_record(boxes_[r]));
       for (std::size_t i = 0; i < rules.size(); i += 8) {
         Record prios{};
         for (std::size_t j = i; j < std::min(i + 8, rules.size()); ++j) prios.lane[j - i] = rules[j];
         t_.leaf_units.push_back(prios);
       }
-      for (std::uint32_t r : rules) t_.leaf_units.push_back(make_record(boxes_[r]));
     }
     return it->second;
   }

@@ -25,18 +25,23 @@ namespace portmatrix::detail {
 namespace {
 
 struct Avx512Ops {
-  // Lanes 0..3 compared as u32 (mask bits 0..3), lanes 4..7 as u16 pairs
-  // (mask bits 8..15). The records of a group are tested without branching.
+  // Two records per 512-bit load (a leaf's records start on a cache line).
+  // Record A's u32 lanes are mask bits 0..3 of the u32 compare and its u16
+  // lanes bits 8..15 of the u16 compare; record B's are bits 8..11 and 24..31
+  // (kept apart in one 64-bit word: u32 compare mask high, u16 mask low).
   static std::uint32_t first_match(const Record* r, std::uint32_t n, const KeyVec& k) {
-    const __m256i kv = _mm256_load_si256(reinterpret_cast<const __m256i*>(k.lane));
+    const __m512i kv = _mm512_broadcast_i64x4(_mm256_load_si256(reinterpret_cast<const __m256i*>(k.lane)));
     for (std::uint32_t base = 0; base < n; base += kRecordGroup) {
       std::uint32_t hits = 0;
       const std::uint32_t group = std::min(n - base, kRecordGroup);
-      for (std::uint32_t q = 0; q < group; ++q) {
-        const __m256i v = _mm256_load_si256(reinterpret_cast<const __m256i*>(r[base + q].lane));
-        const std::uint32_t m = (_mm256_cmple_epu32_mask(v, kv) & 0x0fu) | (_mm256_cmple_epu16_mask(v, kv) & 0xff00u);
-        hits |= std::uint32_t(m == 0xff0fu) << q;
+      for (std::uint32_t q = 0; q < group; q += 2) {
+        const __m512i v = _mm512_load_si512(r + base + q);
+        const std::uint64_t m = std::uint64_t(_mm512_cmple_epu32_mask(v, kv)) << 32 | _mm512_cmple_epu16_mask(v, kv);
+        constexpr std::uint64_t kA = 0x0000000f'0000ff00ull, kB = 0x00000f00'ff000000ull;
+        const std::uint32_t a = (m & kA) == kA, b = (m & kB) == kB;
+        hits |= (a | b << 1) << q;
       }
+      hits &= (1u << group) - 1;
       if (hits) return base + static_cast<std::uint32_t>(__builtin_ctz(hits));
     }
     return n;

@@ -63,8 +63,8 @@ inline constexpr std::uint32_t kRecordGroup = 8;
 
 // A node of a cut tree (8 bytes). An internal node cuts one dimension d on a
 // window of its bits: the child for key k is refs[offset + ((k[d] >> shift) & mask)].
-// A leaf starts at leaf_units[offset]: its rules' priorities (u32, padded to
-// whole units), then their records, both in priority order.
+// A leaf starts at leaf_units[offset]: its rules' records, then their
+// priorities (u32, padded to whole units), both in priority order.
 struct NodeRef {
   std::uint32_t offset = 0;
   std::uint32_t info = 0;  // internal: 1 | d:3 | shift:5 | 7 unused | mask:16; leaf: count
@@ -117,8 +117,6 @@ struct CutTree {
   std::uint32_t first_rule = 0;  // the lowest rule index in the tree: trees are searched in this order
 };
 
-// The compiled form every "cuts" variant searches. A normalised rule's index
-// in priority order is its priority: the first match is the least index.
 // An allocator for cache-line aligned arrays (leaves start on a line).
 template <class T>
 struct LineAllocator {
@@ -131,18 +129,21 @@ struct LineAllocator {
   friend bool operator==(const LineAllocator&, const LineAllocator&) { return true; }
 };
 
+// The compiled form every "cuts" variant searches. A normalised rule's index
+// in priority order is its priority: the first match is the least index.
 struct CutTables {
   std::vector<NodeRef> refs;
   // The leaves, each rule copied into every leaf that holds it. A leaf starts
-  // on a cache line, so its priorities and first record share one.
+  // on a cache line with its records (so pairs of them fill a line), then its
+  // rules' priorities (u32, padded to whole units).
   std::vector<Record, LineAllocator<Record>> leaf_units;
   std::vector<std::int32_t> ids;   // the id of each normalised rule, by priority
   std::vector<CutTree> trees;      // ascending first_rule
   std::size_t bytes() const;
 
-  // A leaf's priorities and records (followed by at least kRecordGroup more records).
-  const std::uint32_t* leaf_prios(NodeRef leaf) const { return leaf_units[leaf.offset].lane; }
-  const Record* leaf_records(NodeRef leaf) const { return &leaf_units[leaf.offset + (leaf.leaf_count() + 7) / 8]; }
+  // A leaf's records (followed by at least kRecordGroup more) and priorities.
+  const Record* leaf_records(NodeRef leaf) const { return &leaf_units[leaf.offset]; }
+  const std::uint32_t* leaf_prios(NodeRef leaf) const { return leaf_units[leaf.offset + leaf.leaf_count()].lane; }
 };
 
 // Tuning of the tree build (the defaults are what the variants use).

@@ -62,12 +62,14 @@ class CutsClassifier final : public Classifier {
     alignas(64) BatchDims dims;
     alignas(64) std::uint32_t off[kBatch];
     alignas(64) std::uint32_t info[kBatch];
+    KeyVec kv[kBatch];
     Best best[kBatch];
     void load(std::span<const ClassKey> keys) {
       for (std::size_t j = 0; j < kBatch; ++j) {
         std::uint32_t d[kDims];
         key_dims(keys[j], d);
         for (int k = 0; k < kDims; ++k) dims[k][j] = d[k];
+        kv[j] = make_keyvec(d);
       }
     }
   };
@@ -92,11 +94,7 @@ class CutsClassifier final : public Classifier {
   }
 
   void scan(Batch& b) const {
-    for (std::size_t j = 0; j < kBatch; ++j) {
-      std::uint32_t d[kDims];
-      for (int k = 0; k < kDims; ++k) d[k] = b.dims[k][j];
-      scan_leaf(NodeRef{b.off[j], b.info[j]}, make_keyvec(d), b.best[j]);
-    }
+    for (std::size_t j = 0; j < kBatch; ++j) scan_leaf(NodeRef{b.off[j], b.info[j]}, b.kv[j], b.best[j]);
   }
 
   // Records the first rule of the leaf that matches, if it comes before best.
