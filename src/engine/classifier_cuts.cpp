@@ -193,7 +193,7 @@ class Builder {
   // the space factor; of those, the dimension whose largest child is smallest.
   Cut choose_cut(const std::vector<std::uint32_t>& rules, const Region& reg) const {
     Cut best;
-    const double room = p_.space_factor * double(rules.size());
+    const double room = p_.space_factor * double(rules.size()) + double(p_.extra_room);
     std::vector<std::int64_t> diff;
     for (int d = 0; d < kDims; ++d) {
       const unsigned maxb = std::min<unsigned>({reg.width[d], p_.max_cut_bits, kMaxCutBits});
@@ -249,7 +249,9 @@ CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOpt
   for (std::uint32_t i = 0; i < boxes.size(); ++i)
     parts[!is_large(0, boxes[i]) ? 0 : !is_large(1, boxes[i]) ? 1 : 2].push_back(i);
   t.refs.push_back(NodeRef{});  // refs[0] exists: walk_scalar re-reads it for keys already at a leaf
-  Builder b(boxes, params, t, options.max_memory_bytes);
+  // Node offsets are u32 and the SIMD walks index refs in 32-bit words: 4 GiB
+  // of tree is far beyond any useful size, and keeps both in range.
+  Builder b(boxes, params, t, std::min<std::size_t>(options.max_memory_bytes, std::size_t(1) << 32));
   Region whole{};
   for (int d = 0; d < kDims; ++d) whole.width[d] = kDimBits[d];
   for (auto& p : parts) {
@@ -259,6 +261,8 @@ CutTables build_cut_tables(std::span<const ClassRule> rules, const ClassifierOpt
   }
   std::sort(t.trees.begin(), t.trees.end(), [](const CutTree& x, const CutTree& y) { return x.first_rule < y.first_rule; });
   t.leaf_units.resize(t.leaf_units.size() + kRecordGroup);  // see kRecordGroup
+  PM_ASSERT(t.refs.size() < (std::size_t(1) << 30) && t.leaf_units.size() < (std::size_t(1) << 32),
+            "cut tree offsets out of range");
   t.refs.shrink_to_fit();
   t.leaf_units.shrink_to_fit();
   t.ids.shrink_to_fit();

@@ -152,6 +152,7 @@ struct CutParams {
   double space_factor = 4.0;        // children may hold this many times their parent's rules (HiCuts' spfac)
   unsigned max_cut_bits = 12;       // at most 2^this children per node
   unsigned large_address_bits = 24; // address ranges wider than 2^this go to their own trees
+  std::size_t extra_room = 0;
 };
 
 // Builds the trees for rules within options.max_memory_bytes.
