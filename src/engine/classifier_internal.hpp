@@ -148,7 +148,7 @@ struct CutTables {
 
 // Tuning of the tree build (the defaults are what the variants use).
 struct CutParams {
-  std::size_t leaf_rules = 8;       // a node with at most this many rules is a leaf
+  std::size_t leaf_rules = 16;      // a node with at most this many rules is a leaf
   double space_factor = 4.0;        // children may hold this many times their parent's rules (HiCuts' spfac)
   unsigned max_cut_bits = 12;       // at most 2^this children per node
   unsigned large_address_bits = 24; // address ranges wider than 2^this go to their own trees
