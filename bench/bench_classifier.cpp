@@ -256,6 +256,7 @@ void bench_engine(benchmark::State& state, Workload* w, Engine* e) {
 // Collects lookups/s per (set, engine) to print the ratios after the table.
 class SummaryReporter : public benchmark::ConsoleReporter {
  public:
+  SummaryReporter() : ConsoleReporter(OO_Tabular) {}  // no colour codes: the output is kept in bench/runs/
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
