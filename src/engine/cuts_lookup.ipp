@@ -1,7 +1,8 @@
-// Lookup in the cut trees, templated on the record test (Ops::match). Each
-// variant's file includes this after selecting its instruction set (a target
-// pragma), so the whole lookup loop is compiled for that set; the anonymous
-// namespace keeps each file's copy to itself.
+// Lookup in the cut trees, templated on the variant's two kernels: Ops::walk
+// (a batch of keys down a tree) and Ops::first_match (a leaf's records against
+// one key). Each variant's file includes this after selecting its instruction
+// set (a target pragma), so the whole lookup loop is compiled for that set; the
+// anonymous namespace keeps each file's copy to itself.
 #pragma once
 #include <algorithm>
 #include <cstdint>
