@@ -41,12 +41,12 @@ std::unique_ptr<Classifier> build_linear(std::span<const ClassRule> rules, const
 
 const ClassifierVariant kVariants[] = {
     {"linear", "scalar linear scan in rule order (the reference)", always, build_linear},
-    {"cuts", "cut trees over rule partitions; batches of 16 keys walked in lockstep, scalar record tests", always,
+    {"cuts", "cut trees over rule partitions; batches of 32 keys walked in lockstep, scalar record tests", always,
      detail::build_cuts_scalar},
-    {"cuts-avx2", "cut trees; AVX2 gathers walk 2x8 keys at once, AVX2 record tests", detail::have_avx2,
+    {"cuts-avx2", "cut trees; AVX2 gathers walk 4x8 keys at once, AVX2 record tests", detail::have_avx2,
      detail::build_cuts_avx2},
-    {"cuts-avx512", "cut trees; AVX-512 gathers walk 16 keys at once, AVX-512 masked record tests", detail::have_avx512,
-     detail::build_cuts_avx512},
+    {"cuts-avx512", "cut trees; AVX-512 gathers walk 2x16 keys at once, two records per masked compare",
+     detail::have_avx512, detail::build_cuts_avx512},
 };
 
 }  // namespace
