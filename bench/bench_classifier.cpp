@@ -285,7 +285,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       const double linear = lin == rates_.end() ? 0 : lin->second;
       std::printf("%-10s %8zu %14.0f %14.0f %14.0f %10.2f %10.1f  %s vs %s\n", w->set.c_str(), w->rules.size(), ours, acl,
                   linear, acl > 0 ? ours / acl : 0.0, linear > 0 ? ours / linear : 0.0, best_ours.c_str(),
-                  best_acl.empty() ? "(rte_acl not built in)" : best_acl.c_str());
+                  best_acl.empty() ? "(no rte_acl result)" : best_acl.c_str());
     }
   }
 
