@@ -4,6 +4,7 @@
 // silently. To add a target: one file in src/backends/, one row in registry.cpp,
 // one folder of golden tests under tests/golden/<target>/.
 #pragma once
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,10 @@ struct Capabilities {
   bool logging = true;
   bool stateful = true;     // tracks connections (replies pass without rules of their own)
   bool icmp = true;         // can match ICMP / ICMPv6
+  bool source_ports = true; // can match source and destination ports in one rule
+  // The most port ranges one rule may name in one port field; a larger set is
+  // widened to its covering range (see port_limit). 0: no limit.
+  std::size_t max_port_ranges = 0;
 };
 
 // One generated file.
@@ -36,6 +41,14 @@ struct Rendered {
   Diagnostics warnings;  // approximations, each naming the row
 };
 
+// A ruleset put into a kernel by Backend::load(). Helpers the ruleset needs while
+// it is in force (a daemon) run as long as this object lives; destroying it stops
+// them. Rules a plain loader put into the kernel stay until removed.
+class LoadedRuleset {
+ public:
+  virtual ~LoadedRuleset() = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -47,6 +60,12 @@ class Backend {
   // in order, each reading its file on standard input. Empty for targets that are
   // not Linux host firewalls.
   virtual std::vector<std::vector<std::string>> load_commands() const { return {}; }
+  // Whether load() can put this target into a Linux kernel.
+  virtual bool loadable() const { return !load_commands().empty(); }
+  // Loads rendered files into the network namespace netns_fd (an open
+  // /run/netns/NAME; -1: the caller's own). The default runs load_commands(),
+  // one per file; Error::Kind::unsupported for targets that are not loadable.
+  virtual Expected<std::unique_ptr<LoadedRuleset>> load(const Rendered& r, int netns_fd) const;
 
   // Reports, by row, everything in the policy this target cannot express exactly.
   Diagnostics check(const Policy& p) const;
@@ -60,6 +79,10 @@ class Backend {
 // Every registered backend, in registry order.
 const std::vector<const Backend*>& backends();
 const Backend* find_backend(std::string_view name);
+
+// The port set itself when it has at most max ranges (0: no limit), otherwise
+// the one range from its lowest to its highest port.
+PortSet port_limit(const PortSet& ports, std::size_t max);
 
 // A name safe to place in generated configuration: characters outside
 // [A-Za-z0-9._:/-] become '_', and the result is at most max_len bytes.

@@ -44,4 +44,26 @@ Expected<Packet> host_packet(const Policy& policy, const IpAddr& src, std::uint1
 bool rule_matches(const Rule& r, const Packet& p);
 Verdict evaluate(const Policy& policy, const Packet& p);
 
+// The policy frame of policy.hpp with step 4 delegated: first_rule() returns
+// the index of the first rule that matches p, or -1, and is called only for
+// packets that reach step 4. evaluate() passes a linear scan; the compiled
+// classifier (PolicyClassifier) passes its lookup, so both share one frame.
+template <class FirstRule>
+Verdict evaluate_frame(const Policy& policy, const Packet& p, FirstRule&& first_rule) {
+  // 133 router solicitation .. 136 neighbour advertisement.
+  if (p.protocol == Protocol::icmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136)
+    return {Action::accept, Stage::neighbour_discovery, -1, {}};
+  if (p.ct == CtState::established || p.ct == CtState::related) return {Action::accept, Stage::conntrack, -1, {}};
+  if (p.ct == CtState::invalid) return {Action::drop, Stage::invalid, -1, {}};
+  if (const int i = first_rule(); i >= 0) {
+    const Rule& r = policy.rules[static_cast<std::size_t>(i)];
+    return {r.action, Stage::rule, i, r.row};
+  }
+  if (p.iface == kLoopback) return {Action::accept, Stage::loopback, -1, {}};
+  const bool echo_request = (p.protocol == Protocol::icmp && p.icmp_type == 8) ||
+                            (p.protocol == Protocol::icmpv6 && p.icmp_type == 128);
+  if (policy.allow_echo && echo_request) return {Action::accept, Stage::echo, -1, {}};
+  return {policy.default_action, Stage::default_, -1, {}};
+}
+
 }  // namespace portmatrix

@@ -8,6 +8,8 @@
 
 namespace portmatrix {
 
+// True when path names a regular file (after following links).
+bool is_regular_file(const std::string& path);
 // Reads a whole file; "-" reads standard input.
 Expected<std::string> read_file(const std::string& path);
 // Writes content to path atomically; "-" writes to standard output.

@@ -19,6 +19,8 @@ class TextTable {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// The items joined with a separator: join({"a", "b"}) == "a, b".
+std::string join(const std::vector<std::string>& items, std::string_view sep = ", ");
 // An RFC 4180 CSV field: quoted when it holds a comma, quote, CR or LF.
 std::string csv_field(std::string_view s);
 // A CSV line (fields joined by commas, ending in CRLF as RFC 4180 says).

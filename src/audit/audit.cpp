@@ -1,4 +1,5 @@
 // The live host against the policy (see audit.hpp).
+#include "portmatrix/texttable.hpp"
 #include "portmatrix/audit.hpp"
 
 #include <algorithm>
@@ -71,15 +72,6 @@ bool has(const std::vector<std::string>& v, const std::string& x) { return std::
 // The host is a destination of the row (or one end of a symmetric row).
 bool inbound(const Policy& p, const RowBinding& rb) {
   return rb.host_involved && (has(rb.destinations, p.host) || (rb.symmetric && has(rb.sources, p.host)));
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep = ", ") {
-  std::string s;
-  for (const auto& x : v) {
-    if (!s.empty()) s += sep;
-    s += x;
-  }
-  return s;
 }
 
 void add_unique(std::vector<std::string>& v, const std::string& x) {

@@ -17,15 +17,6 @@ std::string elements(const std::vector<Prefix>& ps) {
   return s;
 }
 
-std::string port_elements(const PortSet& ps) {
-  std::string s;
-  for (const auto& r : ps.ranges()) {
-    if (!s.empty()) s += ", ";
-    s += r.lo == r.hi ? fmt::format("{}", r.lo) : fmt::format("{}-{}", r.lo, r.hi);
-  }
-  return s;
-}
-
 class NftWriter {
  public:
   explicit NftWriter(const Policy& p) : p_(p) {}
@@ -70,7 +61,7 @@ class NftWriter {
   std::string port_match(int idx, const char* proto, const char* dir, const PortSet& ps) {
     if (ps.is_full()) return "";
     std::string name = fmt::format("r{}_{}port", idx, dir);
-    return fmt::format("{} {}port {} ", proto, dir, set_ref(name, "inet_service", port_elements(ps), ps.ranges().size() == 1));
+    return fmt::format("{} {}port {} ", proto, dir, set_ref(name, "inet_service", port_list(ps, ", "), ps.ranges().size() == 1));
   }
 
   std::string rule_lines(int idx, const Rule& r) {

@@ -6,6 +6,11 @@ namespace portmatrix {
 const std::vector<const Backend*>& backends() {
   static const std::vector<const Backend*> all = {
       &nftables_backend(),
+      &iptables_backend(),
+      &firewalld_backend(),
+      &cisco_ios_backend(),
+      &cisco_asa_backend(),
+      &juniper_backend(),
   };
   return all;
 }

@@ -236,11 +236,6 @@ void emit_strings(YAML::Emitter& e, const std::vector<std::string>& v) {
   e << YAML::EndSeq;
 }
 
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 }  // namespace
 
 Parsed<Matrix> read_matrix_yaml(std::string_view text, std::string_view file, const MatrixReadOptions& options) {
@@ -388,7 +383,7 @@ std::vector<std::string> bundled_matrix_names() {
 
 Parsed<Matrix> load_matrix(std::string_view name_or_path, const MatrixReadOptions& options) {
   std::string arg(name_or_path);
-  if (arg.find('/') == std::string::npos && !is_file(arg)) {
+  if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
     auto text = bundled::find("matrices", arg);
     if (!text.empty()) return read_matrix_yaml(text, fmt::format("{} (bundled)", arg), options);
     Parsed<Matrix> out;

@@ -15,6 +15,11 @@
 
 namespace portmatrix {
 
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 Expected<std::string> read_file(const std::string& path) {
   if (path == "-") {
     std::ostringstream ss;

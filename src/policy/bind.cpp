@@ -5,20 +5,12 @@
 
 #include <fmt/format.h>
 
+#include "portmatrix/texttable.hpp"
 #include "portmatrix/site.hpp"
 
 namespace portmatrix {
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) {
-    if (!s.empty()) s += ", ";
-    s += x;
-  }
-  return s;
-}
 
 class Binder {
  public:

@@ -55,20 +55,11 @@ bool rule_matches(const Rule& r, const Packet& p) {
 }
 
 Verdict evaluate(const Policy& policy, const Packet& p) {
-  // 133 router solicitation .. 136 neighbour advertisement.
-  if (p.protocol == Protocol::icmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136)
-    return {Action::accept, Stage::neighbour_discovery, -1, {}};
-  if (p.ct == CtState::established || p.ct == CtState::related) return {Action::accept, Stage::conntrack, -1, {}};
-  if (p.ct == CtState::invalid) return {Action::drop, Stage::invalid, -1, {}};
-  for (std::size_t i = 0; i < policy.rules.size(); ++i) {
-    const Rule& r = policy.rules[i];
-    if (rule_matches(r, p)) return {r.action, Stage::rule, static_cast<int>(i), r.row};
-  }
-  if (p.iface == kLoopback) return {Action::accept, Stage::loopback, -1, {}};
-  const bool echo_request = (p.protocol == Protocol::icmp && p.icmp_type == 8) ||
-                            (p.protocol == Protocol::icmpv6 && p.icmp_type == 128);
-  if (policy.allow_echo && echo_request) return {Action::accept, Stage::echo, -1, {}};
-  return {policy.default_action, Stage::default_, -1, {}};
+  return evaluate_frame(policy, p, [&] {
+    for (std::size_t i = 0; i < policy.rules.size(); ++i)
+      if (rule_matches(policy.rules[i], p)) return static_cast<int>(i);
+    return -1;
+  });
 }
 
 }  // namespace portmatrix

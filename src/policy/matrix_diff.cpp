@@ -1,3 +1,4 @@
+#include "portmatrix/texttable.hpp"
 #include "portmatrix/matrix_diff.hpp"
 
 #include <algorithm>
@@ -16,15 +17,6 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
   return v;
-}
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) {
-    if (!s.empty()) s += ", ";
-    s += x;
-  }
-  return s;
 }
 
 double jaccard(const std::vector<std::string>& a, const std::vector<std::string>& b) {

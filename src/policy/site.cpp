@@ -235,11 +235,6 @@ class SiteReader {
   yamlio::Reader r_;
 };
 
-bool is_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
 }  // namespace
 
 const SiteSystem* Site::find_system(std::string_view system) const {
@@ -258,7 +253,7 @@ Parsed<Site> read_site_yaml(std::string_view text, std::string_view file) {
 
 Parsed<Site> load_site(std::string_view name_or_path) {
   std::string arg(name_or_path);
-  if (arg.find('/') == std::string::npos && !is_file(arg)) {
+  if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
     auto text = bundled::find("examples", arg);
     if (!text.empty()) return read_site_yaml(text, fmt::format("{} (bundled)", arg));
     Parsed<Site> out;

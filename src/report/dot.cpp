@@ -8,6 +8,7 @@
 
 #include "portmatrix/matrix_view.hpp"
 #include "portmatrix/report.hpp"
+#include "portmatrix/texttable.hpp"
 
 namespace portmatrix::report {
 namespace {
@@ -62,11 +63,8 @@ std::string node_label(const System& s, bool is_host, const SystemBinding* b, bo
   std::string label = fmt::format("<B>{}</B>", dot_html_text(s.name));
   if (is_host) label += R"(<BR/><FONT POINT-SIZE="9">this host: its firewall</FONT>)";
   if (!detail.empty()) label += fmt::format(R"(<BR/><FONT POINT-SIZE="9" COLOR="#555555">{}</FONT>)", dot_html_text(detail));
-  if (b && b->interfaces.size() > 1) {
-    std::string via;
-    for (const auto& i : b->interfaces) via += (via.empty() ? "" : ", ") + i;
-    label += fmt::format(R"(<BR/><FONT POINT-SIZE="9" COLOR="#555555">via {}</FONT>)", dot_html_text(via));
-  }
+  if (b && b->interfaces.size() > 1)
+    label += fmt::format(R"(<BR/><FONT POINT-SIZE="9" COLOR="#555555">via {}</FONT>)", dot_html_text(join(b->interfaces)));
   return "<" + label + ">";
 }
 

@@ -13,6 +13,7 @@
 #include "html_assets.hpp"
 #include "portmatrix/matrix_view.hpp"
 #include "portmatrix/report.hpp"
+#include "portmatrix/texttable.hpp"
 
 namespace portmatrix::report {
 namespace {
@@ -27,12 +28,6 @@ std::string csp_hash(std::string_view text) {
   std::array<unsigned char, 4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1> b64{};
   int n = EVP_EncodeBlock(b64.data(), md.data(), static_cast<int>(len));
   return fmt::format("'sha256-{}'", std::string_view(reinterpret_cast<const char*>(b64.data()), static_cast<std::size_t>(n)));
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
-  return s;
 }
 
 // Ranges as the script's port filter reads them: "22", "1556,13724", "5001-64500".

@@ -17,14 +17,6 @@ std::string protocols_label(const ProtocolSet& p) {
 }
 
 namespace {
-std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string s;
-  for (const auto& x : v) {
-    if (!s.empty()) s += sep;
-    s += x;
-  }
-  return s;
-}
 std::string notes_label(const std::vector<int>& n) {
   std::string s;
   for (int x : n) {

@@ -36,6 +36,15 @@ std::string TextTable::render() const {
   return out;
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string s;
+  for (const auto& x : items) {
+    if (!s.empty()) s += sep;
+    s += x;
+  }
+  return s;
+}
+
 std::string csv_field(std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
   std::string out = "\"";

@@ -286,20 +286,19 @@ class Lab {
   }
 
   Status load(const Backend& b, const Rendered& r) {
-    auto cmds = b.load_commands();
-    if (cmds.size() != r.files.size())
-      return Error{Error::Kind::unsupported, fmt::format("target {} cannot be loaded into a Linux kernel", b.name())};
-    for (std::size_t i = 0; i < cmds.size(); ++i) {
-      RunOptions o;
-      o.input = r.files[i].content;
-      if (auto e = host_.check(cmds[i], o)) return e;
-    }
+    auto loaded = b.load(r, host_.fd());
+    if (!loaded) return loaded.error();
+    loaded_ = std::move(*loaded);
     return std::nullopt;
   }
 
-  // Leaves the host namespace without any filtering, the state before a firewall.
-  // Debian's iptables is iptables-nft, so this clears iptables rules as well.
-  Status unload() { return host_.check({"nft", "flush", "ruleset"}); }
+  // Leaves the host namespace without any filtering, the state before a firewall:
+  // stops the target's helpers (a daemon), then removes every rule. Debian's
+  // iptables is iptables-nft, so this clears iptables rules as well.
+  Status unload() {
+    loaded_.reset();
+    return host_.check({"nft", "flush", "ruleset"});
+  }
 
   const netns::Namespace& host() const { return host_; }
   const netns::Namespace& client_ns(const Probe& pr) const { return pr.from_host ? host_ : sides_.at(side_of_.at(pr.src)); }
@@ -318,6 +317,7 @@ class Lab {
   netns::Namespace host_;
   std::vector<netns::Namespace> sides_;
   std::map<IpAddr, std::size_t> side_of_;
+  std::unique_ptr<LoadedRuleset> loaded_;
 };
 
 // Runs every probe with `parallel` workers; fills connected/detail.
@@ -349,9 +349,9 @@ void run_all(const Lab& lab, std::vector<ProbeResult>& results, const VerifyOpti
 }  // namespace
 
 Expected<VerifyReport> verify_policy(const Policy& policy, const Backend& backend, const VerifyOptions& opt) {
-  if (!netns::available()) return Error{Error::Kind::permission, "verify needs root to create network namespaces"};
-  if (backend.load_commands().empty())
+  if (!backend.loadable())
     return Error{Error::Kind::unsupported, fmt::format("target {} is not a Linux host firewall; verify cannot load it", backend.name())};
+  if (!netns::available()) return Error{Error::Kind::permission, "verify needs root to create network namespaces"};
   auto start = std::chrono::steady_clock::now();
   VerifyReport rep;
   rep.target = std::string(backend.name());

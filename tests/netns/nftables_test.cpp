@@ -8,6 +8,7 @@
 #include "portmatrix/matrix_io.hpp"
 #include "portmatrix/netns.hpp"
 #include "portmatrix/site.hpp"
+#include "support/hostile.hpp"
 #include "support/testing.hpp"
 
 using namespace portmatrix;
@@ -79,44 +80,10 @@ TEST(Nftables, LoadingLeavesOtherTablesAlone) {
 
 TEST(Nftables, HostileTextCannotChangeRules) {
   PM_REQUIRE_ROOT();
-  auto plain = load_policy("", pmtest::source_path("tests/golden/cases/cms-all.yaml"));
-  ASSERT_TRUE(plain);
-  // The same matrix and site with every name and text replaced by hostile strings.
-  const std::string evil = "x\" accept; }\n}\ntable inet evil { chain c { type filter hook input priority -500; policy accept; } }\n# {;}' \u00e9\u65e5 ";
-  Matrix m = plain.value->matrix;
-  Site s = plain.value->site;
-  std::map<std::string, std::string> rename;
-  int i = 0;
-  for (auto& sys : m.systems) {
-    std::string n = evil + std::to_string(i++) + std::string(300, 'z');
-    rename[sys.name] = n;
-    sys.description = evil + std::string(300, 'd');
-    sys.name = n;
-  }
-  for (auto& f : m.flows) {
-    for (auto& n : f.sources) n = rename[n];
-    for (auto& n : f.destinations) n = rename[n];
-    f.description = evil + std::string(300, 'q');
-    f.application = evil;
-    f.id = "row" + std::to_string(i++) + evil;
-  }
-  m.name = evil;
-  m.title = evil;
-  for (auto& n : m.notes) n.text = evil;
-  std::map<std::string, FlowOverride, std::less<>> flows;
-  for (auto& [id, o] : s.flows) {
-    for (const auto& f : m.flows)
-      if (f.id.rfind("row", 0) == 0 && plain.value->matrix.flows[&f - &m.flows[0]].id == id) flows[f.id] = o;
-  }
-  s.flows = flows;
-  for (auto& sys : s.systems) sys.name = rename[sys.name];
-  s.host = rename[s.host];
-  auto hostile = bind_policy(m, s);
-  ASSERT_TRUE(hostile) << (hostile.diags.items().empty() ? "" : hostile.diags.items()[0].format());
-  ASSERT_EQ(hostile.value->rules.size(), plain.value->policy.rules.size());
-
+  auto pair = pmtest::hostile_pair("cms-all");
+  ASSERT_FALSE(pair.hostile.rules.empty());
   nlohmann::json results[2];
-  const Policy* policies[2] = {&plain.value->policy, &*hostile.value};
+  const Policy* policies[2] = {&pair.plain.policy, &pair.hostile};
   for (int k = 0; k < 2; ++k) {
     auto ns = netns::Namespace::create(netns::unique_name("nft"));
     ASSERT_TRUE(ns);

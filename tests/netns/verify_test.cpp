@@ -14,6 +14,7 @@
 #include "portmatrix/site.hpp"
 #include "portmatrix/verify.hpp"
 #include "support/cli.hpp"
+#include "support/proof.hpp"
 #include "support/testing.hpp"
 
 using namespace portmatrix;
@@ -40,13 +41,7 @@ VerifyReport run(const std::string& site) {
 }
 
 void expect_proven(const VerifyReport& rep) {
-  EXPECT_TRUE(rep.ok()) << verify_table(rep);
-  bool v4 = false, v6 = false;
-  for (const auto& r : rep.results) {
-    v4 |= r.probe.src.family == Family::ipv4 && r.connected;
-    v6 |= r.probe.src.family == Family::ipv6 && r.connected;
-  }
-  EXPECT_TRUE(v4 && v6) << "both families must carry allowed probes";
+  pmtest::expect_proven(rep);
   EXPECT_LT(rep.seconds, 60.0);
   EXPECT_TRUE(our_namespaces(::getpid()).empty());
 }

@@ -1,6 +1,5 @@
 // portmatrix compile: matrix + site -> firewall configuration for a target.
-#include <sys/stat.h>
-
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -35,9 +34,12 @@ int run_compile(const CompileOptions& o) {
     for (const auto& f : r.files) std::cout << fmt::format("# ==> {} <==\n{}", f.name, f.content);
     return kOk;
   }
-  ::mkdir(o.output.c_str(), 0755);
-  for (const auto& f : r.files)
+  for (const auto& f : r.files) {
+    // File names may name subdirectories (firewalld's zones/ and policies/).
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(o.output + "/" + f.name).parent_path(), ec);
     if (int rc = emit(o.output + "/" + f.name, f.content)) return rc;
+  }
   return kOk;
 }
 

@@ -12,6 +12,7 @@
 #include "portmatrix/bundled.hpp"
 #include "portmatrix/matrix_io.hpp"
 #include "portmatrix/site.hpp"
+#include "portmatrix/texttable.hpp"
 
 namespace pmcli {
 namespace {
@@ -45,11 +46,8 @@ std::vector<std::string> names(const CLI::Option* o) {
   return out;
 }
 
-std::string join(const std::vector<std::string>& v, std::string_view sep = " ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : std::string(sep)) + x;
-  return s;
-}
+// Words as the script lists them.
+std::string words(const std::vector<std::string>& v) { return portmatrix::join(v, " "); }
 
 // The values of an IsMember check. CLI11 describes such a check as "{a,b,c}"
 // and keeps no other record of the set.
@@ -75,7 +73,7 @@ std::vector<std::string> choices(const CLI::Option* o) {
 // How the script completes the value of an option, by its long name.
 std::string value_completion(const CLI::Option* o) {
   auto c = choices(o);
-  if (!c.empty()) return fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", join(c));
+  if (!c.empty()) return fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words(c));
   const auto& l = o->get_lnames();
   auto has = [&](std::string_view n) { return std::find(l.begin(), l.end(), n) != l.end(); };
   if (has("matrix")) return "_portmatrix_matrices";
@@ -83,7 +81,7 @@ std::string value_completion(const CLI::Option* o) {
   if (has("target")) {
     std::vector<std::string> targets;
     for (const auto* b : portmatrix::backends()) targets.emplace_back(b->name());
-    return fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", join(targets));
+    return fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words(targets));
   }
   if (has("output") || has("replay")) return "_portmatrix_files";
   if (has("iface")) return "COMPREPLY=($(compgen -W \"$(ls /sys/class/net 2>/dev/null)\" -- \"$cur\"))";
@@ -107,7 +105,7 @@ std::string bash_script(const CLI::App& root) {
     std::vector<std::string> children;
     for (const CLI::App* s : c.app->get_subcommands([](const CLI::App* x) { return visible(x); }))
       children.push_back(s->get_name());
-    if (!children.empty()) subs += fmt::format("    \"{}\") echo \"{}\" ;;\n", c.path, join(children));
+    if (!children.empty()) subs += fmt::format("    \"{}\") echo \"{}\" ;;\n", c.path, words(children));
     std::vector<std::string> all;
     int index = 0;
     for (const CLI::Option* o : options(c.app)) {
@@ -123,10 +121,10 @@ std::string bash_script(const CLI::App& root) {
       if (o->get_expected_max() == 0) continue;  // a flag
       std::vector<std::string> cases;
       for (const auto& x : n) cases.push_back(fmt::format("\"{} {}\"", c.path, x));
-      takes += fmt::format("    {}) return 0 ;;\n", join(cases, "|"));
-      values += fmt::format("    {}) {} ;;\n", join(cases, "|"), value_completion(o));
+      takes += fmt::format("    {}) return 0 ;;\n", portmatrix::join(cases, "|"));
+      values += fmt::format("    {}) {} ;;\n", portmatrix::join(cases, "|"), value_completion(o));
     }
-    opts += fmt::format("    \"{}\") echo \"{}\" ;;\n", c.path, join(all));
+    opts += fmt::format("    \"{}\") echo \"{}\" ;;\n", c.path, words(all));
   }
   std::vector<std::string> matrices = portmatrix::bundled_matrix_names(), sites;
   for (const auto& e : portmatrix::bundled::entries())
@@ -274,8 +272,8 @@ complete -F _portmatrix portmatrix
 )bash",
                      fmt::arg("version", std::string("portmatrix ") + PORTMATRIX_VERSION_STRING), fmt::arg("subs", subs),
                      fmt::arg("opts", opts), fmt::arg("takes", takes), fmt::arg("values", values),
-                     fmt::arg("positionals", positionals), fmt::arg("matrices", join(matrices)),
-                     fmt::arg("sites", join(sites)));
+                     fmt::arg("positionals", positionals), fmt::arg("matrices", words(matrices)),
+                     fmt::arg("sites", words(sites)));
 }
 
 // "show: --help --matrix --format --output", one line per command (the man page test reads it).
@@ -286,7 +284,7 @@ std::string command_list(const CLI::App& root) {
     std::vector<std::string> longs;
     for (const CLI::Option* o : options(c.app))
       for (const auto& l : o->get_lnames()) longs.push_back("--" + l);
-    out += c.path + ":" + (longs.empty() ? "" : " " + join(longs)) + "\n";
+    out += c.path + ":" + (longs.empty() ? "" : " " + words(longs)) + "\n";
   }
   return out;
 }

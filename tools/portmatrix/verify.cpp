@@ -52,7 +52,7 @@ void setup_verify(CLI::App& app) {
   auto o = std::make_shared<VerifyCliOptions>();
   auto* sub = app.add_subcommand("verify", "Prove the policy with real packets through the kernel in network namespaces (root)");
   add_policy_options(sub, o->matrix, o->site);
-  sub->add_option("-t,--target", o->target, "Host firewall target to load (nftables, iptables)")->capture_default_str();
+  sub->add_option("-t,--target", o->target, "Host firewall target to load (nftables, iptables, firewalld)")->capture_default_str();
   add_format_option(sub, o->format, {"text", "json"});
   sub->add_option("--parallel", o->parallel, "Probes in flight")->capture_default_str()->check(CLI::Range(1, 512));
   sub->add_option("--seed", o->seed, "Seed for sampled ports and addresses")->capture_default_str();

@@ -2,6 +2,7 @@
 #include <dirent.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
@@ -39,12 +40,16 @@ TEST(Golden, EveryBackendOnEveryCase) {
       auto r = b->compile(lp.value->policy);
       ASSERT_FALSE(r.files.empty());
       std::string dir = pmtest::source_path("tests/golden/" + std::string(b->name()) + "/" + c);
-      if (const char* regen = std::getenv("PORTMATRIX_REGENERATE"); regen && std::string(regen) == "1")
-        std::system(("mkdir -p '" + dir + "'").c_str());
+      const bool regen = std::getenv("PORTMATRIX_REGENERATE") && std::string(std::getenv("PORTMATRIX_REGENERATE")) == "1";
       std::string warnings;
       for (const auto& w : r.warnings.items()) warnings += w.format() + "\n";
-      pmtest::expect_golden(dir + "/warnings.txt", warnings);
-      for (const auto& f : r.files) pmtest::expect_golden(dir + "/" + f.name, f.content);
+      std::vector<std::pair<std::string, std::string>> expected = {{"warnings.txt", warnings}};
+      for (const auto& f : r.files) expected.emplace_back(f.name, f.content);
+      for (const auto& [name, content] : expected) {
+        // Names may have directories (firewalld's zones/ and policies/).
+        if (regen) std::filesystem::create_directories(std::filesystem::path(dir + "/" + name).parent_path());
+        pmtest::expect_golden(dir + "/" + name, content);
+      }
     }
   }
 }
