@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "portmatrix/backend.hpp"
 #include "portmatrix/bundled.hpp"
+#include "portmatrix/classifier.hpp"
 #include "portmatrix/matrix_io.hpp"
 #include "portmatrix/site.hpp"
 #include "portmatrix/texttable.hpp"
@@ -83,7 +84,12 @@ std::string value_completion(const CLI::Option* o) {
     for (const auto* b : portmatrix::backends()) targets.emplace_back(b->name());
     return fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words(targets));
   }
-  if (has("output") || has("replay")) return "_portmatrix_files";
+  if (has("variant")) {
+    std::vector<std::string> variants;
+    for (const auto& v : portmatrix::classifier_variants()) variants.emplace_back(v.name);
+    return fmt::format("COMPREPLY=($(compgen -W \"{}\" -- \"$cur\"))", words(variants));
+  }
+  if (has("output") || has("replay") || has("rules") || has("trace")) return "_portmatrix_files";
   if (has("iface")) return "COMPREPLY=($(compgen -W \"$(ls /sys/class/net 2>/dev/null)\" -- \"$cur\"))";
   return "COMPREPLY=()";
 }
