@@ -269,6 +269,10 @@ struct Conntrack::Impl {
   std::vector<std::uint32_t> free_list;
   std::vector<Slot, HugePageAllocator<Slot>> slots;  // size a power of two, load at most one half
   std::array<std::uint32_t, kClasses> head, tail;
+  // The due time of each list's head (the maximum when the list is empty), kept
+  // beside the heads so that choosing an eviction victim reads one array, not
+  // twelve entries.
+  std::array<std::int64_t, kClasses> head_due;
   std::array<std::int64_t, kClasses> timeout{};
   std::int64_t clock = std::numeric_limits<std::int64_t>::min();
   std::int64_t next_due = std::numeric_limits<std::int64_t>::max();
@@ -278,6 +282,7 @@ struct Conntrack::Impl {
     if (opt.max_entries > kNil / 2) opt.max_entries = kNil / 2;
     head.fill(kNil);
     tail.fill(kNil);
+    head_due.fill(std::numeric_limits<std::int64_t>::max());
     const auto& t = opt.timeouts;
     timeout = {t.tcp_syn_sent, t.tcp_syn_recv, t.tcp_established, t.tcp_fin_wait, t.tcp_close_wait, t.tcp_last_ack,
                t.tcp_time_wait, t.tcp_close, t.udp, t.udp_stream, t.icmp, t.generic};
@@ -347,7 +352,12 @@ struct Conntrack::Impl {
 
   void unlink(std::uint32_t idx) {
     Entry& e = entries[idx];
-    if (e.prev != kNil) entries[e.prev].next = e.next; else head[e.cls] = e.next;
+    if (e.prev != kNil) {
+      entries[e.prev].next = e.next;
+    } else {
+      head[e.cls] = e.next;
+      head_due[e.cls] = e.next != kNil ? entries[e.next].due : std::numeric_limits<std::int64_t>::max();
+    }
     if (e.next != kNil) entries[e.next].prev = e.prev; else tail[e.cls] = e.prev;
     e.prev = e.next = kNil;
   }
@@ -360,7 +370,12 @@ struct Conntrack::Impl {
     e.due = due;
     e.prev = tail[c];
     e.next = kNil;
-    if (tail[c] != kNil) entries[tail[c]].next = idx; else head[c] = idx;
+    if (tail[c] != kNil) {
+      entries[tail[c]].next = idx;
+    } else {
+      head[c] = idx;
+      head_due[c] = due;
+    }
     tail[c] = idx;
     next_due = std::min(next_due, due);
   }
@@ -422,15 +437,13 @@ struct Conntrack::Impl {
   }
 
   void recompute_next_due() {
-    next_due = std::numeric_limits<std::int64_t>::max();
-    for (auto h : head)
-      if (h != kNil) next_due = std::min(next_due, entries[h].due);
+    next_due = *std::min_element(head_due.begin(), head_due.end());
   }
 
   void expire(std::int64_t now) {
     if (now < next_due) return;
     for (std::size_t c = 0; c < kClasses; ++c) {
-      while (head[c] != kNil && entries[head[c]].due <= now) {
+      while (head[c] != kNil && head_due[c] <= now) {
         std::uint32_t idx = head[c];
         std::int64_t real = expiry(idx);
         if (real <= now) {
@@ -446,8 +459,13 @@ struct Conntrack::Impl {
 
   void evict_one() {
     std::uint32_t victim = kNil;
-    for (auto h : head)
-      if (h != kNil && (victim == kNil || entries[h].due < entries[victim].due)) victim = h;
+    std::int64_t victim_due = 0;
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      if (head[c] != kNil && (victim == kNil || head_due[c] < victim_due)) {
+        victim = head[c];
+        victim_due = head_due[c];
+      }
+    }
     PM_ASSERT(victim != kNil, "full table without entries");
     // The next victims are likely the ones after this: start loading the index slot
     // of the next (its entry was prefetched by the previous eviction) and the entry
