@@ -440,8 +440,11 @@ struct Conntrack::Impl {
     next_due = *std::min_element(head_due.begin(), head_due.end());
   }
 
+  // Cheap enough to run for every packet: most packets find nothing due.
   void expire(std::int64_t now) {
-    if (now < next_due) return;
+    if (now >= next_due) expire_due(now);
+  }
+  [[gnu::noinline]] void expire_due(std::int64_t now) {
     for (std::size_t c = 0; c < kClasses; ++c) {
       while (head[c] != kNil && head_due[c] <= now) {
         std::uint32_t idx = head[c];
@@ -647,24 +650,24 @@ struct Conntrack::Impl {
     constexpr std::size_t kChunk = 16;
     Key keys[kChunk];
     std::uint64_t hashes[kChunk];
+    bool keyed[kChunk];  // tracked by its own key (not untracked, not an ICMP error)
     for (std::size_t base = 0; base < in.size(); base += kChunk) {
       std::size_t n = std::min(kChunk, in.size() - base);
       for (std::size_t i = 0; i < n; ++i) {
         const DecodedPacket& p = *in[base + i].packet;
-        if (!p.has_flow() || p.icmp_error) continue;
+        keyed[i] = p.has_flow() && !p.icmp_error;
+        if (!keyed[i]) continue;
         keys[i] = make_key(p.key);
         hashes[i] = hash_key(keys[i]);
         prefetch_slot(hashes[i]);
       }
-      for (std::size_t i = 0; i < n; ++i) {
-        const DecodedPacket& p = *in[base + i].packet;
-        if (p.has_flow() && !p.icmp_error) prefetch_entry(hashes[i]);
-      }
+      for (std::size_t i = 0; i < n; ++i)
+        if (keyed[i]) prefetch_entry(hashes[i]);
       for (std::size_t i = 0; i < n; ++i) {
         const TrackInput& t = in[base + i];
         const DecodedPacket& p = *t.packet;
         CtState st;
-        if (!p.has_flow() || p.icmp_error) {
+        if (!keyed[i]) {
           st = add(p, t.ts_ns, t.interface);
         } else {
           ++stats.packets;
