@@ -66,12 +66,25 @@ Decoder::Decoder(DecoderOptions options) : options_(options) {
   fragments_.resize(sets * kWays);
 }
 
-void Decoder::decode(const Frame& frame, DecodedPacket& out) {
-  decode(frame.linktype, frame.data, frame.caplen, frame.origlen, frame.ts_ns, out);
-}
-
 void Decoder::decode(std::uint16_t linktype, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t origlen,
                      std::int64_t ts_ns, DecodedPacket& out) {
+  Frame frame;
+  frame.linktype = linktype;
+  frame.data = data;
+  frame.caplen = caplen;
+  frame.origlen = origlen;
+  frame.ts_ns = ts_ns;
+  decode(frame, out);
+}
+
+// The per-packet entry point of the engine: it takes the frame itself rather
+// than forwarding six arguments to the other overload.
+void Decoder::decode(const Frame& frame, DecodedPacket& out) {
+  const std::uint16_t linktype = frame.linktype;
+  const std::uint8_t* data = frame.data;
+  const std::uint32_t caplen = frame.caplen;
+  std::uint32_t origlen = frame.origlen;
+  const std::int64_t ts_ns = frame.ts_ns;
   std::memcpy(static_cast<void*>(&out), &kEmptyPacket, sizeof out);
   ++stats_.packets;
   if (origlen < caplen) origlen = caplen;
