@@ -613,12 +613,8 @@ struct Conntrack::Impl {
 
   CtState add_keyed(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
     std::uint32_t idx = find(key, h);
-    if (idx != kNil && expiry(idx) <= clock) {
-      // Timed out, though its list has not reached it yet.
-      remove(idx, EndReason::timeout);
-      idx = kNil;
-    }
-    if (idx == kNil) return create(p, key, h, ts, itf);
+    // Not there, or timed out though its list has not reached it yet.
+    if (idx == kNil || expiry(idx) <= clock) return replace(p, key, h, ts, itf, idx, EndReason::timeout);
 
     Entry& e = entries[idx];
     bool orig = from_initiator(e, p.key);
@@ -627,8 +623,7 @@ struct Conntrack::Impl {
       Seg seg = segment_class(p.tcp_flags);
       if (seg == Seg::syn && orig && (e.tcp_state == TcpState::time_wait || e.tcp_state == TcpState::close)) {
         // A new connection on the sockets of a finished one.
-        remove(idx, EndReason::reused);
-        return create(p, key, h, ts, itf);
+        return replace(p, key, h, ts, itf, idx, EndReason::reused);
       }
       TcpState next = tcp_next(e.tcp_state, seg, orig);
       if (next == TcpState::none) {
@@ -643,6 +638,14 @@ struct Conntrack::Impl {
     touch(idx, cls_for(e));
     if (invalid) return CtState::invalid;
     return orig && !replied_before ? CtState::new_ : CtState::established;
+  }
+
+  // Ends the connection at idx (if any) for `why` and creates the packet's. Out of
+  // line so that add_keyed, which most packets leave early, stays small.
+  [[gnu::noinline]] CtState replace(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts,
+                                    std::uint32_t itf, std::uint32_t idx, EndReason why) {
+    if (idx != kNil) remove(idx, why);
+    return create(p, key, h, ts, itf);
   }
 
   void add_batch(std::span<const TrackInput> in, CtState* states) {
