@@ -59,6 +59,27 @@ class PcapReader final : public CaptureReader::Impl {
       truncated_at_end(off, src.available(), kRecordHeader + std::uint64_t(h.caplen), "record");
       return false;
     }
+    emit(f, h, off);
+    return true;
+  }
+
+  // Takes the records that are whole in the buffer as they are; the first record
+  // that is not (or is damaged) goes through next(), alone in its batch, since
+  // refilling the buffer would invalidate the frames before it.
+  std::size_t next_batch(Frame* frames, std::size_t max) override {
+    std::size_t n = 0;
+    while (n < max && src.available() >= kRecordHeader) {
+      RecordHeader h = header_at(src.data());
+      if (h.caplen > kMaxPacketSize || h.subsec >= subsec_limit_ || src.available() - kRecordHeader < h.caplen) break;
+      emit(frames[n++], h, src.offset());
+    }
+    if (n == 0 && max > 0 && next(frames[0])) n = 1;
+    return n;
+  }
+
+ private:
+  // Delivers the record at the cursor, whose header is h and bytes are in the buffer.
+  void emit(Frame& f, const RecordHeader& h, std::uint64_t off) {
     if ((h.caplen > snaplen_ && snaplen_ != 0) || h.origlen < h.caplen) report_lengths(off, h);
     f.data = src.data() + kRecordHeader;
     f.caplen = h.caplen;
@@ -69,10 +90,8 @@ class PcapReader final : public CaptureReader::Impl {
     f.offset = off;
     last_sec_ = h.sec;
     src.advance(kRecordHeader + h.caplen);
-    return true;
   }
 
- private:
   // The rare paths, out of line so that next() stays small.
   [[gnu::cold, gnu::noinline]] void skip_bad_record(std::uint64_t off, const RecordHeader& h) {
     std::uint64_t skipped = resync(off + 1);
