@@ -114,6 +114,10 @@ class CaptureReader {
 
   // Fills frame with the next packet; false at the end of the file.
   bool next(Frame& frame);
+  // Fills up to frames.size() frames with the next packets and returns how many
+  // (0 at the end of the file): the same frames next() would give, fewer calls.
+  // All of them stay valid until the next call to next() or next_batch().
+  std::size_t next_batch(std::span<Frame> frames);
 
   CaptureFormat format() const;
   const std::string& name() const;

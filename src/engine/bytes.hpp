@@ -27,6 +27,11 @@ inline std::uint32_t be32(const std::uint8_t* p) {
   return std::endian::native == std::endian::big ? v : swap(v);
 }
 
+inline std::uint64_t be64(const std::uint8_t* p) {
+  auto v = load_native<std::uint64_t>(p);
+  return std::endian::native == std::endian::big ? v : swap(v);
+}
+
 // Loads in the file's byte order: swapped == true when the writer's order differs from ours.
 template <class T>
 inline T load(const std::uint8_t* p, bool swapped) {

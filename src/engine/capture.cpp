@@ -84,6 +84,14 @@ bool CaptureReader::next(Frame& frame) {
   return got;
 }
 
+std::size_t CaptureReader::next_batch(std::span<Frame> frames) {
+  std::size_t n = impl_->next_batch(frames.data(), frames.size());
+  impl_->stats.file_bytes = impl_->src.offset();
+  impl_->stats.frames += n;
+  for (std::size_t i = 0; i < n; ++i) impl_->stats.frame_bytes += frames[i].caplen;
+  return n;
+}
+
 CaptureFormat CaptureReader::format() const { return impl_->format; }
 const std::string& CaptureReader::name() const { return impl_->name; }
 const std::vector<CaptureInterface>& CaptureReader::interfaces() const { return impl_->interfaces; }

@@ -20,6 +20,9 @@ struct CaptureReader::Impl {
   virtual ~Impl() = default;
   // Reads the next packet; false at the end of the input.
   virtual bool next(Frame& frame) = 0;
+  // Reads up to max packets (at least one unless the input ends) without
+  // invalidating the earlier ones; returns how many.
+  virtual std::size_t next_batch(Frame* frames, std::size_t max) { return max > 0 && next(frames[0]) ? 1 : 0; }
 
   void issue(CaptureIssueKind kind, std::uint64_t offset, std::string detail) {
     ++stats.issue_counts[static_cast<std::size_t>(kind)];

@@ -1,7 +1,7 @@
 // The connection table: an open-addressing hash index (linear probing with a
 // hash tag per slot, deletion by backward shift so no tombstones build up) over
-// entries split into a hot part (key, timer links; what every packet touches
-// first) and the Connection record.
+// 128-byte entries (key and timer links in the first cache line, counters and
+// state in the second); the Connection record is built only to report it.
 //
 // Timers: one list per timeout class. An entry joins the tail of its class's list
 // when created or when its class changes (a TCP state change, a UDP flow turning
@@ -20,12 +20,13 @@
 #include "portmatrix/conntrack.hpp"
 
 #include <algorithm>
-#include <type_traits>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "engine/bytes.hpp"
 #include "engine/hash.hpp"
+#include "engine/huge_pages.hpp"
 #include "engine/timeutil.hpp"
 
 namespace portmatrix {
@@ -68,23 +69,53 @@ constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
 constexpr std::int64_t kUdpStreamAfter = 2'000'000'000;
 
 // The table key: both sockets in a canonical order, so both directions meet.
+// Held as five words, built in registers and compared and hashed a word at a
+// time (building it byte by byte and reading it back by words stalled every
+// lookup on store forwarding): the address bytes of socket a, those of socket b,
+// then pa | pb << 16 | proto << 32 | qtype << 40 | a's family << 48 | b's family << 56.
+// qtype is the ICMP query class (the request type).
 struct Key {
-  IpAddr a, b;
-  std::uint16_t pa = 0, pb = 0;
-  std::uint8_t proto = 0;
-  std::uint8_t qtype = 0;  // ICMP query class (the request type)
-  bool operator==(const Key&) const = default;
+  std::uint64_t w[5];
+  std::uint16_t port(int side) const { return static_cast<std::uint16_t>(w[4] >> (16 * side)); }
+  std::uint8_t proto() const { return static_cast<std::uint8_t>(w[4] >> 32); }
+  std::uint8_t qtype() const { return static_cast<std::uint8_t>(w[4] >> 40); }
+  Family family(int side) const { return static_cast<Family>(static_cast<std::uint8_t>(w[4] >> (48 + 8 * side))); }
+  IpAddr addr(int side) const {
+    IpAddr a;
+    a.family = family(side);
+    std::memcpy(a.bytes.data(), &w[2 * side], 16);
+    return a;
+  }
+  // True when address `side` equals a.
+  bool addr_is(int side, const IpAddr& a) const {
+    std::uint64_t x[2];
+    std::memcpy(x, a.bytes.data(), sizeof x);
+    return x[0] == w[2 * side] && x[1] == w[2 * side + 1] && a.family == family(side);
+  }
 };
 
-// What a packet touches first, in one cache line; the timeout class is kept
-// apart (Impl::cls) to fit.
-struct alignas(64) Hot {
+// One connection in two cache lines: the first is what a lookup reads (key,
+// timer links), the second what a packet updates (counters, state). The
+// Connection record is built from it only when the connection is reported, so a
+// packet touches these two adjacent lines and its index slot, nothing else.
+struct alignas(64) Entry {
   Key key;
   std::int64_t touched = 0;  // clock at the entry's last packet
   std::int64_t due = 0;      // when its timer list looks at it again (<= its real expiry)
   std::uint32_t prev = kNil, next = kNil;
+
+  std::array<std::uint64_t, 2> packets{};  // as Connection: [0] from the initiator
+  std::array<std::uint64_t, 2> bytes{};
+  std::uint64_t related = 0;
+  std::int64_t first_ns = 0, last_ns = 0;
+  std::uint32_t interface = 0;
+  std::uint8_t cls = kClasses;  // timeout class; kClasses: free
+  TcpState tcp_state = TcpState::none;
+  Family family = Family::ipv4;
+  std::uint8_t initiator : 1 = 0;  // the initiator's side of the key (0: a, 1: b)
+  bool observed : 1 = false;        // InitiatorSource::observed
 };
-static_assert(sizeof(Hot) == 64);
+static_assert(sizeof(Entry) == 128);
 
 struct Slot {
   std::uint32_t idx = kNil;
@@ -172,43 +203,61 @@ IcmpQuery icmp_query(std::uint8_t proto, std::uint8_t type) {
 
 bool is_icmp(std::uint8_t proto) { return proto == ipproto::icmp || proto == ipproto::icmpv6; }
 
-int socket_cmp(const IpAddr& x, std::uint16_t px, const IpAddr& y, std::uint16_t py) {
-  int c = std::memcmp(x.bytes.data(), y.bytes.data(), x.bytes.size());
-  if (c != 0) return c;
-  return int(px) - int(py);
-}
-
-Key make_key(const FlowKey& k) {
-  Key key;
-  key.proto = k.proto;
+// Inlined: it runs for every packet, and a call would cost a tenth of its work.
+[[gnu::always_inline]] inline Key make_key(const FlowKey& k) {
   std::uint16_t ps = k.sport, pd = k.dport;
+  std::uint8_t qtype = 0;
   if (is_icmp(k.proto)) {
-    key.qtype = icmp_query(k.proto, k.icmp_type).request;
+    qtype = icmp_query(k.proto, k.icmp_type).request;
     pd = ps;  // the identifier, the same both ways
   } else if (k.proto != ipproto::tcp && k.proto != ipproto::udp) {
     ps = pd = 0;
   }
-  if (socket_cmp(k.src, ps, k.dst, pd) <= 0) {
-    key.a = k.src, key.pa = ps, key.b = k.dst, key.pb = pd;
+  std::uint64_t s[2], d[2];
+  std::memcpy(s, k.src.bytes.data(), sizeof s);
+  std::memcpy(d, k.dst.bytes.data(), sizeof d);
+  // The source first when it sorts first: address bytes in memcmp's order, then the port.
+  bool src_first;
+  if (s[0] != d[0]) {
+    src_first = bytes::be64(k.src.bytes.data()) < bytes::be64(k.dst.bytes.data());
+  } else if (s[1] != d[1]) {
+    src_first = bytes::be64(k.src.bytes.data() + 8) < bytes::be64(k.dst.bytes.data() + 8);
   } else {
-    key.a = k.dst, key.pa = pd, key.b = k.src, key.pb = ps;
+    src_first = ps <= pd;
   }
-  return key;
+  auto word4 = [&](std::uint16_t pa, std::uint16_t pb, Family fa, Family fb) {
+    return std::uint64_t(pa) | std::uint64_t(pb) << 16 | std::uint64_t(k.proto) << 32 | std::uint64_t(qtype) << 40 |
+           std::uint64_t(fa) << 48 | std::uint64_t(fb) << 56;
+  };
+  if (src_first) return Key{{s[0], s[1], d[0], d[1], word4(ps, pd, k.src.family, k.dst.family)}};
+  return Key{{d[0], d[1], s[0], s[1], word4(pd, ps, k.dst.family, k.src.family)}};
 }
 
-// The key's 40 bytes as five words, each multiplied by its own odd constant,
-// then one finaliser: a few cycles, and every input bit reaches the low bits
-// that pick the slot.
-static_assert(sizeof(Key) == 40 && std::has_unique_object_representations_v<IpAddr>);
+// Each word multiplied by its own odd constant, then one finaliser: a few
+// cycles, and every input bit reaches the low bits that pick the slot.
 std::uint64_t hash_key(const Key& k) {
-  std::uint64_t w[5];
-  std::memcpy(w, &k, sizeof w);
+  const std::uint64_t* w = k.w;
   std::uint64_t h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] * 0xc2b2ae3d27d4eb4full ^ w[2] * 0x165667b19e3779f9ull ^
                     w[3] * 0xd6e8feb86659fd93ull ^ w[4] * 0xff51afd7ed558ccdull;
   return mix64(h);
 }
 
+bool same_key(const Key& x, const Key& y) {
+  const std::uint64_t *a = x.w, *b = y.w;
+  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
+
 int port_rank(std::uint16_t p) { return static_cast<int>(port_class(p)); }
+
+// The ports of an entry's Connection: the initiator's first.
+struct Ports {
+  std::uint16_t sport, dport;
+};
+Ports ports_of(const Entry& e) {
+  const Key& k = e.key;
+  if (is_icmp(k.proto())) return {k.port(0), 0};  // the identifier (the same on both sides)
+  return {k.port(e.initiator), k.port(1 - e.initiator)};
+}
 
 }  // namespace
 
@@ -216,12 +265,14 @@ struct Conntrack::Impl {
   ConntrackOptions opt;
   Sink sink;
   ConntrackStats stats;
-  std::vector<Hot> hot;              // parallel to conns and cls
-  std::vector<std::uint8_t> cls;     // timeout class of each entry; kClasses: free
-  std::vector<Connection> conns;
+  std::vector<Entry, HugePageAllocator<Entry>> entries;
   std::vector<std::uint32_t> free_list;
-  std::vector<Slot> slots;           // size a power of two, load at most one half
+  std::vector<Slot, HugePageAllocator<Slot>> slots;  // size a power of two, load at most one half
   std::array<std::uint32_t, kClasses> head, tail;
+  // The due time of each list's head (the maximum when the list is empty), kept
+  // beside the heads so that choosing an eviction victim reads one array, not
+  // twelve entries.
+  std::array<std::int64_t, kClasses> head_due;
   std::array<std::int64_t, kClasses> timeout{};
   std::int64_t clock = std::numeric_limits<std::int64_t>::min();
   std::int64_t next_due = std::numeric_limits<std::int64_t>::max();
@@ -231,16 +282,14 @@ struct Conntrack::Impl {
     if (opt.max_entries > kNil / 2) opt.max_entries = kNil / 2;
     head.fill(kNil);
     tail.fill(kNil);
+    head_due.fill(std::numeric_limits<std::int64_t>::max());
     const auto& t = opt.timeouts;
     timeout = {t.tcp_syn_sent, t.tcp_syn_recv, t.tcp_established, t.tcp_fin_wait, t.tcp_close_wait, t.tcp_last_ack,
                t.tcp_time_wait, t.tcp_close, t.udp, t.udp_stream, t.icmp, t.generic};
     slots.assign(1024, Slot{});
     // Reserve the table now (up to a million entries): growing would copy it, and
     // reserved memory costs nothing until used.
-    std::size_t reserve = std::min<std::size_t>(opt.max_entries, 1u << 20);
-    hot.reserve(reserve);
-    conns.reserve(reserve);
-    cls.reserve(reserve);
+    entries.reserve(std::min<std::size_t>(opt.max_entries, 1u << 20));
   }
 
   std::size_t mask() const { return slots.size() - 1; }
@@ -250,22 +299,24 @@ struct Conntrack::Impl {
     for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
       const Slot& s = slots[i];
       if (s.idx == kNil) return kNil;
-      if (s.hash == low(h) && hot[s.idx].key == k) return s.idx;
+      if (s.hash == low(h) && same_key(entries[s.idx].key, k)) return s.idx;
     }
   }
 
   void prefetch_slot(std::uint64_t h) const { __builtin_prefetch(&slots[h & mask()]); }
   // Starts loading everything a packet or a removal reads of entry idx.
   void prefetch_lines(std::uint32_t idx) const {
-    __builtin_prefetch(&hot[idx]);
-    __builtin_prefetch(&cls[idx]);
-    __builtin_prefetch(&conns[idx]);
-    __builtin_prefetch(reinterpret_cast<const char*>(&conns[idx]) + 64);
+    const char* p = reinterpret_cast<const char*>(&entries[idx]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
   }
+  // Prefetches the entry of the first slot of the probe run whose tag matches
+  // (not only at the home slot: at half load a quarter of the keys sit further on).
   void prefetch_entry(std::uint64_t h) const {
-    const Slot& s = slots[h & mask()];
-    if (s.idx != kNil && s.hash == low(h)) {
-      prefetch_lines(s.idx);
+    for (std::size_t i = h & mask();; i = (i + 1) & mask()) {
+      const Slot& s = slots[i];
+      if (s.idx == kNil) return;
+      if (s.hash == low(h)) return prefetch_lines(s.idx);
     }
   }
 
@@ -276,7 +327,7 @@ struct Conntrack::Impl {
   }
 
   void slot_erase(std::uint32_t idx) {
-    std::size_t i = hash_key(hot[idx].key) & mask();
+    std::size_t i = hash_key(entries[idx].key) & mask();
     while (slots[i].idx != idx) i = (i + 1) & mask();
     // Backward shift: move later members of the probe run into the hole when their
     // home slot does not lie (cyclically) between the hole and their position.
@@ -293,71 +344,109 @@ struct Conntrack::Impl {
 
   void grow_index_if_needed() {
     if ((stats.active + 1) * 2 <= slots.size()) return;
-    std::vector<Slot> old(slots.size() * 2, Slot{});
+    decltype(slots) old(slots.size() * 2, Slot{});
     old.swap(slots);
     for (const Slot& s : old)
       if (s.idx != kNil) slot_insert(s.idx, s.hash);
   }
 
   void unlink(std::uint32_t idx) {
-    Hot& e = hot[idx];
-    if (e.prev != kNil) hot[e.prev].next = e.next; else head[cls[idx]] = e.next;
-    if (e.next != kNil) hot[e.next].prev = e.prev; else tail[cls[idx]] = e.prev;
+    Entry& e = entries[idx];
+    if (e.prev != kNil) {
+      entries[e.prev].next = e.next;
+    } else {
+      head[e.cls] = e.next;
+      head_due[e.cls] = e.next != kNil ? entries[e.next].due : std::numeric_limits<std::int64_t>::max();
+    }
+    if (e.next != kNil) entries[e.next].prev = e.prev; else tail[e.cls] = e.prev;
     e.prev = e.next = kNil;
   }
 
   // Appends to the tail of list cls, due no earlier than the current tail (keeps the list sorted).
   void enqueue(std::uint32_t idx, Cls c, std::int64_t due) {
-    Hot& e = hot[idx];
-    cls[idx] = c;
-    if (tail[c] != kNil) due = std::max(due, hot[tail[c]].due);
+    Entry& e = entries[idx];
+    e.cls = c;
+    if (tail[c] != kNil) due = std::max(due, entries[tail[c]].due);
     e.due = due;
     e.prev = tail[c];
     e.next = kNil;
-    if (tail[c] != kNil) hot[tail[c]].next = idx; else head[c] = idx;
+    if (tail[c] != kNil) {
+      entries[tail[c]].next = idx;
+    } else {
+      head[c] = idx;
+      head_due[c] = due;
+    }
     tail[c] = idx;
     next_due = std::min(next_due, due);
   }
 
-  std::int64_t expiry(std::uint32_t idx) const { return add_ns(hot[idx].touched, timeout[cls[idx]]); }
+  std::int64_t expiry(const Entry& e) const { return add_ns(e.touched, timeout[e.cls]); }
+  std::int64_t expiry(std::uint32_t idx) const { return expiry(entries[idx]); }
 
   // Notes a packet on an entry at the current clock, moving it when its class changes.
   void touch(std::uint32_t idx, Cls c) {
-    hot[idx].touched = clock;
-    if (cls[idx] == c) return;
-    if (cls[idx] != kClasses) unlink(idx);
+    Entry& e = entries[idx];
+    e.touched = clock;
+    if (e.cls == c) return;
+    if (e.cls != kClasses) unlink(idx);
     enqueue(idx, c, add_ns(clock, timeout[c]));
   }
 
-  void remove(std::uint32_t idx, EndReason why) {
-    Connection& c = conns[idx];
+  // The record the sink receives.
+  static Connection record(const Entry& e, EndReason why) {
+    Connection c;
+    Ports ports = ports_of(e);
+    c.family = e.family;
+    c.proto = e.key.proto();
+    c.src = e.key.addr(e.initiator);
+    c.dst = e.key.addr(1 - e.initiator);
+    if (is_icmp(c.proto)) {
+      c.sport = ports.sport;
+      c.icmp_type = e.key.qtype();
+    } else if (c.proto == ipproto::tcp || c.proto == ipproto::udp) {
+      c.sport = ports.sport;
+      c.dport = ports.dport;
+    }
+    c.initiator = e.observed ? InitiatorSource::observed : InitiatorSource::inferred;
+    c.tcp_state = e.tcp_state;
+    c.interface = e.interface;
+    c.packets = e.packets;
+    c.bytes = e.bytes;
+    c.related = e.related;
+    c.first_ns = e.first_ns;
+    c.last_ns = e.last_ns;
     c.end = why;
     c.open_at_end = why == EndReason::capture_end &&
                     !(c.proto == ipproto::tcp && (c.tcp_state == TcpState::time_wait || c.tcp_state == TcpState::close));
+    return c;
+  }
+
+  void remove(std::uint32_t idx, EndReason why) {
     switch (why) {
       case EndReason::timeout: ++stats.timed_out; break;
       case EndReason::evicted: ++stats.evicted; break;
       case EndReason::reused: ++stats.reused; break;
       case EndReason::capture_end: break;
     }
-    if (sink) sink(c);
+    if (sink) sink(record(entries[idx], why));
     unlink(idx);
     slot_erase(idx);
-    cls[idx] = kClasses;
+    entries[idx].cls = kClasses;
     free_list.push_back(idx);
     --stats.active;
   }
 
   void recompute_next_due() {
-    next_due = std::numeric_limits<std::int64_t>::max();
-    for (auto h : head)
-      if (h != kNil) next_due = std::min(next_due, hot[h].due);
+    next_due = *std::min_element(head_due.begin(), head_due.end());
   }
 
+  // Cheap enough to run for every packet: most packets find nothing due.
   void expire(std::int64_t now) {
-    if (now < next_due) return;
+    if (now >= next_due) expire_due(now);
+  }
+  [[gnu::noinline]] void expire_due(std::int64_t now) {
     for (std::size_t c = 0; c < kClasses; ++c) {
-      while (head[c] != kNil && hot[head[c]].due <= now) {
+      while (head[c] != kNil && head_due[c] <= now) {
         std::uint32_t idx = head[c];
         std::int64_t real = expiry(idx);
         if (real <= now) {
@@ -373,15 +462,20 @@ struct Conntrack::Impl {
 
   void evict_one() {
     std::uint32_t victim = kNil;
-    for (auto h : head)
-      if (h != kNil && (victim == kNil || hot[h].due < hot[victim].due)) victim = h;
+    std::int64_t victim_due = 0;
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      if (head[c] != kNil && (victim == kNil || head_due[c] < victim_due)) {
+        victim = head[c];
+        victim_due = head_due[c];
+      }
+    }
     PM_ASSERT(victim != kNil, "full table without entries");
     // The next victims are likely the ones after this: start loading the index slot
     // of the next (its entry was prefetched by the previous eviction) and the entry
     // of the one after, so that evictions do not wait for memory.
-    if (std::uint32_t n1 = hot[victim].next; n1 != kNil) {
-      prefetch_slot(hash_key(hot[n1].key));
-      if (std::uint32_t n2 = hot[n1].next; n2 != kNil) prefetch_lines(n2);
+    if (std::uint32_t n1 = entries[victim].next; n1 != kNil) {
+      prefetch_slot(hash_key(entries[n1].key));
+      if (std::uint32_t n2 = entries[n1].next; n2 != kNil) prefetch_lines(n2);
     }
     remove(victim, expiry(victim) <= clock ? EndReason::timeout : EndReason::evicted);
   }
@@ -394,10 +488,8 @@ struct Conntrack::Impl {
       idx = free_list.back();
       free_list.pop_back();
     } else {
-      idx = static_cast<std::uint32_t>(hot.size());
-      hot.emplace_back();
-      conns.emplace_back();
-      cls.push_back(kClasses);
+      idx = static_cast<std::uint32_t>(entries.size());
+      entries.emplace_back();
     }
     ++stats.active;
     stats.peak_active = std::max(stats.peak_active, stats.active);
@@ -417,39 +509,45 @@ struct Conntrack::Impl {
     return true;  // tie: the first packet seen goes from initiator to responder
   }
 
-  Cls cls_for(const Connection& c) const {
-    if (c.proto == ipproto::tcp) return class_of(c.tcp_state);
-    if (c.proto == ipproto::udp)
-      return c.packets[1] > 0 && elapsed_ns(clock, c.first_ns) >= kUdpStreamAfter ? c_udp_stream : c_udp;
-    if (is_icmp(c.proto)) return c_icmp;
+  Cls cls_for(const Entry& e) const {
+    std::uint8_t proto = e.key.proto();
+    if (proto == ipproto::tcp) return class_of(e.tcp_state);
+    if (proto == ipproto::udp)
+      return e.packets[1] > 0 && elapsed_ns(clock, e.first_ns) >= kUdpStreamAfter ? c_udp_stream : c_udp;
+    if (is_icmp(proto)) return c_icmp;
     return c_generic;
   }
 
-  static bool from_initiator(const Connection& c, const FlowKey& k) {
-    if (c.src == c.dst && c.sport == c.dport)
-      return is_icmp(c.proto) ? icmp_query(c.proto, k.icmp_type).is_request : true;
-    return k.src == c.src && k.sport == c.sport;
+  static bool from_initiator(const Entry& e, const FlowKey& k) {
+    const Key& key = e.key;
+    Ports c = ports_of(e);
+    if (same_addresses(key) && c.sport == c.dport)
+      return is_icmp(key.proto()) ? icmp_query(key.proto(), k.icmp_type).is_request : true;
+    return key.addr_is(e.initiator, k.src) && k.sport == c.sport;
+  }
+  static bool same_addresses(const Key& k) {
+    return k.w[0] == k.w[2] && k.w[1] == k.w[3] && k.family(0) == k.family(1);
   }
 
-  static void count(Connection& c, bool orig, const DecodedPacket& p, std::int64_t ts) {
+  static void count(Entry& e, bool orig, const DecodedPacket& p, std::int64_t ts) {
     int d = orig ? 0 : 1;
-    ++c.packets[d];
-    c.bytes[d] += p.ip_bytes;
-    c.last_ns = std::max(c.last_ns, ts);
+    ++e.packets[d];
+    e.bytes[d] += p.ip_bytes;
+    e.last_ns = std::max(e.last_ns, ts);
   }
 
   CtState create(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
     const FlowKey& k = p.key;
     bool sender_initiates = true;
-    InitiatorSource how = InitiatorSource::inferred;
+    bool observed = false;
     TcpState state = TcpState::none;
     if (k.proto == ipproto::tcp) {
       Seg seg = p.later_fragment ? Seg::ack : segment_class(p.tcp_flags);
       if (seg == Seg::syn) {
-        how = InitiatorSource::observed;
+        observed = true;
         state = TcpState::syn_sent;
       } else if (seg == Seg::synack) {
-        how = InitiatorSource::observed;
+        observed = true;
         sender_initiates = false;
         state = TcpState::syn_recv;
       } else {
@@ -460,33 +558,32 @@ struct Conntrack::Impl {
     } else if (k.proto == ipproto::udp) {
       sender_initiates = destination_is_server(k);
     } else if (is_icmp(k.proto)) {
-      how = InitiatorSource::observed;
+      observed = true;
       sender_initiates = icmp_query(k.proto, k.icmp_type).is_request;
     }
 
     std::uint32_t idx = allocate();
-    hot[idx] = Hot{};
-    hot[idx].key = key;
-    Connection& c = conns[idx];
-    c = Connection{};
-    c.family = k.family;
-    c.proto = k.proto;
-    c.src = sender_initiates ? k.src : k.dst;
-    c.dst = sender_initiates ? k.dst : k.src;
-    if (is_icmp(k.proto)) {
-      c.sport = k.sport;
-      c.icmp_type = key.qtype;
-    } else if (k.proto == ipproto::tcp || k.proto == ipproto::udp) {
-      c.sport = sender_initiates ? k.sport : k.dport;
-      c.dport = sender_initiates ? k.dport : k.sport;
-    }
-    c.initiator = how;
-    c.tcp_state = state;
-    c.interface = itf;
-    c.first_ns = ts;
+    Entry& e = entries[idx];
+    e.key = key;
+    e.touched = 0;
+    e.due = 0;
+    e.prev = e.next = kNil;
+    e.packets = {};
+    e.bytes = {};
+    e.related = 0;
+    e.first_ns = e.last_ns = ts;
+    e.interface = itf;
+    e.cls = kClasses;
+    e.tcp_state = state;
+    e.family = k.family;
+    // Which side of the key is the sender's (make_key keeps the port only for these protocols).
+    std::uint16_t sender_port = k.proto == ipproto::tcp || k.proto == ipproto::udp || is_icmp(k.proto) ? k.sport : 0;
+    int sender = key.addr_is(0, k.src) && key.port(0) == sender_port ? 0 : 1;
+    e.initiator = static_cast<std::uint8_t>(sender_initiates ? sender : 1 - sender);
+    e.observed = observed;
     slot_insert(idx, h);
-    count(c, sender_initiates, p, ts);
-    touch(idx, cls_for(c));
+    count(e, sender_initiates, p, ts);
+    touch(idx, cls_for(e));
     return sender_initiates ? CtState::new_ : CtState::established;
   }
 
@@ -506,7 +603,7 @@ struct Conntrack::Impl {
         ++stats.icmp_errors_unmatched;
         return CtState::invalid;
       }
-      ++conns[idx].related;
+      ++entries[idx].related;
       ++stats.icmp_errors_related;
       return CtState::related;
     }
@@ -516,36 +613,39 @@ struct Conntrack::Impl {
 
   CtState add_keyed(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
     std::uint32_t idx = find(key, h);
-    if (idx != kNil && expiry(idx) <= clock) {
-      // Timed out, though its list has not reached it yet.
-      remove(idx, EndReason::timeout);
-      idx = kNil;
-    }
-    if (idx == kNil) return create(p, key, h, ts, itf);
+    // Not there, or timed out though its list has not reached it yet.
+    if (idx == kNil || expiry(idx) <= clock) return replace(p, key, h, ts, itf, idx, EndReason::timeout);
 
-    Connection& c = conns[idx];
-    bool orig = from_initiator(c, p.key);
+    Entry& e = entries[idx];
+    bool orig = from_initiator(e, p.key);
     bool invalid = false;
-    if (c.proto == ipproto::tcp && !p.later_fragment) {
+    if (key.proto() == ipproto::tcp && !p.later_fragment) {
       Seg seg = segment_class(p.tcp_flags);
-      if (seg == Seg::syn && orig && (c.tcp_state == TcpState::time_wait || c.tcp_state == TcpState::close)) {
+      if (seg == Seg::syn && orig && (e.tcp_state == TcpState::time_wait || e.tcp_state == TcpState::close)) {
         // A new connection on the sockets of a finished one.
-        remove(idx, EndReason::reused);
-        return create(p, key, h, ts, itf);
+        return replace(p, key, h, ts, itf, idx, EndReason::reused);
       }
-      TcpState next = tcp_next(c.tcp_state, seg, orig);
+      TcpState next = tcp_next(e.tcp_state, seg, orig);
       if (next == TcpState::none) {
         invalid = true;
         ++stats.invalid;
       } else {
-        c.tcp_state = next;
+        e.tcp_state = next;
       }
     }
-    bool replied_before = c.packets[1] > 0;
-    count(c, orig, p, ts);
-    touch(idx, cls_for(c));
+    bool replied_before = e.packets[1] > 0;
+    count(e, orig, p, ts);
+    touch(idx, cls_for(e));
     if (invalid) return CtState::invalid;
     return orig && !replied_before ? CtState::new_ : CtState::established;
+  }
+
+  // Ends the connection at idx (if any) for `why` and creates the packet's. Out of
+  // line so that add_keyed, which most packets leave early, stays small.
+  [[gnu::noinline]] CtState replace(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts,
+                                    std::uint32_t itf, std::uint32_t idx, EndReason why) {
+    if (idx != kNil) remove(idx, why);
+    return create(p, key, h, ts, itf);
   }
 
   void add_batch(std::span<const TrackInput> in, CtState* states) {
@@ -553,24 +653,24 @@ struct Conntrack::Impl {
     constexpr std::size_t kChunk = 16;
     Key keys[kChunk];
     std::uint64_t hashes[kChunk];
+    bool keyed[kChunk];  // tracked by its own key (not untracked, not an ICMP error)
     for (std::size_t base = 0; base < in.size(); base += kChunk) {
       std::size_t n = std::min(kChunk, in.size() - base);
       for (std::size_t i = 0; i < n; ++i) {
         const DecodedPacket& p = *in[base + i].packet;
-        if (!p.has_flow() || p.icmp_error) continue;
+        keyed[i] = p.has_flow() && !p.icmp_error;
+        if (!keyed[i]) continue;
         keys[i] = make_key(p.key);
         hashes[i] = hash_key(keys[i]);
         prefetch_slot(hashes[i]);
       }
-      for (std::size_t i = 0; i < n; ++i) {
-        const DecodedPacket& p = *in[base + i].packet;
-        if (p.has_flow() && !p.icmp_error) prefetch_entry(hashes[i]);
-      }
+      for (std::size_t i = 0; i < n; ++i)
+        if (keyed[i]) prefetch_entry(hashes[i]);
       for (std::size_t i = 0; i < n; ++i) {
         const TrackInput& t = in[base + i];
         const DecodedPacket& p = *t.packet;
         CtState st;
-        if (!p.has_flow() || p.icmp_error) {
+        if (!keyed[i]) {
           st = add(p, t.ts_ns, t.interface);
         } else {
           ++stats.packets;
@@ -587,8 +687,8 @@ struct Conntrack::Impl {
     // Reported in order of appearance, so the output does not depend on hashing.
     std::vector<std::pair<std::int64_t, std::uint32_t>> live;
     live.reserve(stats.active);
-    for (std::uint32_t i = 0; i < hot.size(); ++i)
-      if (cls[i] != kClasses) live.emplace_back(conns[i].first_ns, i);
+    for (std::uint32_t i = 0; i < entries.size(); ++i)
+      if (entries[i].cls != kClasses) live.emplace_back(entries[i].first_ns, i);
     std::sort(live.begin(), live.end());
     for (auto [first, i] : live) remove(i, expiry(i) <= clock ? EndReason::timeout : EndReason::capture_end);
     recompute_next_due();
@@ -610,7 +710,7 @@ void Conntrack::expire(std::int64_t now_ns) {
   // Expire on time here: a caller asking wants every connection whose timeout passed.
   for (std::size_t c = 0; c < kClasses; ++c) {
     for (std::uint32_t idx = impl_->head[c]; idx != kNil;) {
-      std::uint32_t next = impl_->hot[idx].next;
+      std::uint32_t next = impl_->entries[idx].next;
       if (impl_->expiry(idx) <= impl_->clock) impl_->remove(idx, EndReason::timeout);
       idx = next;
     }
@@ -622,8 +722,8 @@ void Conntrack::finish() { impl_->finish(); }
 const ConntrackStats& Conntrack::stats() const { return impl_->stats; }
 std::size_t Conntrack::size() const { return impl_->stats.active; }
 std::size_t Conntrack::memory_bytes() const {
-  return impl_->hot.size() * (sizeof(Hot) + 1) + impl_->conns.size() * sizeof(Connection) +
-         impl_->slots.size() * sizeof(Slot) + impl_->free_list.capacity() * sizeof(std::uint32_t);
+  return impl_->entries.size() * sizeof(Entry) + impl_->slots.size() * sizeof(Slot) +
+         impl_->free_list.capacity() * sizeof(std::uint32_t);
 }
 
 }  // namespace portmatrix

@@ -23,10 +23,10 @@ Expected<EngineReport> track_captures(const std::vector<std::string>& paths, con
   EngineReport report;
   Decoder decoder(options.decoder);
   Conntrack table(options.conntrack, sink);
-  Frame frame;
-  // Without a per-packet hook, packets are decoded in batches so that the table
-  // lookups of a batch overlap (Conntrack::add_batch).
+  // Frames are read and decoded in batches, so that the table lookups of a batch
+  // overlap (Conntrack::add_batch); with a per-packet hook, each is tracked as it is decoded.
   constexpr std::size_t kBatch = 32;
+  std::vector<Frame> frames(kBatch);
   std::vector<DecodedPacket> packets(kBatch);
   std::vector<TrackInput> batch(kBatch);
   for (std::size_t ci = 0; ci < paths.size(); ++ci) {
@@ -36,23 +36,21 @@ Expected<EngineReport> track_captures(const std::vector<std::string>& paths, con
     // Interfaces are numbered across all captures; pcapng files may add them as they go.
     std::uint32_t first_itf = static_cast<std::uint32_t>(report.interfaces.size());
     std::uint64_t n = 0;
-    std::size_t pending = 0;
-    for (bool more = true; more;) {
-      more = reader->next(frame);
-      if (more) {
-        DecodedPacket& packet = packets[pending];
+    while (std::size_t got = reader->next_batch(frames)) {
+      for (std::size_t i = 0; i < got; ++i) {
+        const Frame& frame = frames[i];
+        DecodedPacket& packet = packets[i];
         decoder.decode(frame, packet);
         if (on_packet) {
           on_packet(frame, packet, table.add(packet, frame.ts_ns, first_itf + frame.interface));
         } else {
-          batch[pending++] = {&packet, frame.ts_ns, first_itf + frame.interface};
+          batch[i] = {&packet, frame.ts_ns, first_itf + frame.interface};
         }
-        if (on_progress && ++n % kProgressEvery == 0) on_progress(ci, reader->stats().file_bytes, total);
       }
-      if (pending == kBatch || (!more && pending > 0)) {
-        table.add_batch({batch.data(), pending});
-        pending = 0;
-      }
+      if (!on_packet) table.add_batch({batch.data(), got});
+      if (on_progress && (n + got) / kProgressEvery != n / kProgressEvery)
+        on_progress(ci, reader->stats().file_bytes, total);
+      n += got;
     }
     if (on_progress) on_progress(ci, reader->stats().file_bytes, total);
     for (const auto& itf : reader->interfaces()) report.interfaces.push_back({ci, itf});

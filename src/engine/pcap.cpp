@@ -30,13 +30,16 @@ class PcapReader final : public CaptureReader::Impl {
     const std::uint8_t* p = src.data();
     std::uint32_t magic = bytes::load_native<std::uint32_t>(p);
     swapped_ = magic != kMicro && magic != kNano;
-    nanos_ = (swapped_ ? bytes::swap(magic) : magic) == kNano;
+    bool nanos = (swapped_ ? bytes::swap(magic) : magic) == kNano;
+    subsec_limit_ = nanos ? 1000000000u : 1000000u;
+    subsec_scale_ = nanos ? 1 : 1000;
     std::uint16_t major = bytes::load<std::uint16_t>(p + 4, swapped_);
     if (major != 2) return Error{Error::Kind::input, fmt::format("{}: unsupported pcap version {}", name, major)};
     snaplen_ = bytes::load<std::uint32_t>(p + 16, swapped_);
     // The upper bits of the link type field carry FCS information, not the type.
     std::uint16_t lt = static_cast<std::uint16_t>(bytes::load<std::uint32_t>(p + 20, swapped_) & 0xffff);
     interfaces.push_back({lt, snaplen_, "", 0});
+    linktype_ = lt;
     src.advance(kFileHeader);
     return std::nullopt;
   }
@@ -48,36 +51,61 @@ class PcapReader final : public CaptureReader::Impl {
     }
     std::uint64_t off = src.offset();
     RecordHeader h = header_at(src.data());
-    if (h.caplen > kMaxPacketSize || h.subsec >= subsec_limit()) {
-      std::uint64_t skipped = resync(off + 1);
-      issue(CaptureIssueKind::bad_record_length, off,
-            fmt::format("record header is not plausible (caplen {}, fraction {}): skipped {} bytes", h.caplen,
-                        h.subsec, skipped));
-      stats.skipped_bytes += skipped;
+    if (h.caplen > kMaxPacketSize || h.subsec >= subsec_limit_) {
+      skip_bad_record(off, h);
       return next(f);
     }
     if (!src.ensure(kRecordHeader + h.caplen)) {
       truncated_at_end(off, src.available(), kRecordHeader + std::uint64_t(h.caplen), "record");
       return false;
     }
-    if (h.caplen > snaplen_ && snaplen_ != 0)
-      issue(CaptureIssueKind::caplen_over_snaplen, off, fmt::format("caplen {} exceeds snaplen {}", h.caplen, snaplen_));
-    if (h.origlen < h.caplen)
-      issue(CaptureIssueKind::origlen_below_caplen, off, fmt::format("origlen {} below caplen {}", h.origlen, h.caplen));
+    emit(f, h, off);
+    return true;
+  }
+
+  // Takes the records that are whole in the buffer as they are; the first record
+  // that is not (or is damaged) goes through next(), alone in its batch, since
+  // refilling the buffer would invalidate the frames before it.
+  std::size_t next_batch(Frame* frames, std::size_t max) override {
+    std::size_t n = 0;
+    while (n < max && src.available() >= kRecordHeader) {
+      RecordHeader h = header_at(src.data());
+      if (h.caplen > kMaxPacketSize || h.subsec >= subsec_limit_ || src.available() - kRecordHeader < h.caplen) break;
+      emit(frames[n++], h, src.offset());
+    }
+    if (n == 0 && max > 0 && next(frames[0])) n = 1;
+    return n;
+  }
+
+ private:
+  // Delivers the record at the cursor, whose header is h and bytes are in the buffer.
+  void emit(Frame& f, const RecordHeader& h, std::uint64_t off) {
+    if ((h.caplen > snaplen_ && snaplen_ != 0) || h.origlen < h.caplen) report_lengths(off, h);
     f.data = src.data() + kRecordHeader;
     f.caplen = h.caplen;
     f.origlen = h.origlen < h.caplen ? h.caplen : h.origlen;
-    f.ts_ns = std::int64_t(h.sec) * 1000000000 + std::int64_t(h.subsec) * (nanos_ ? 1 : 1000);
-    f.linktype = interfaces[0].linktype;
+    f.ts_ns = std::int64_t(h.sec) * 1000000000 + std::int64_t(h.subsec) * subsec_scale_;
+    f.linktype = linktype_;
     f.interface = 0;
     f.offset = off;
     last_sec_ = h.sec;
     src.advance(kRecordHeader + h.caplen);
-    return true;
   }
 
- private:
-  std::uint32_t subsec_limit() const { return nanos_ ? 1000000000u : 1000000u; }
+  // The rare paths, out of line so that next() stays small.
+  [[gnu::cold, gnu::noinline]] void skip_bad_record(std::uint64_t off, const RecordHeader& h) {
+    std::uint64_t skipped = resync(off + 1);
+    issue(CaptureIssueKind::bad_record_length, off,
+          fmt::format("record header is not plausible (caplen {}, fraction {}): skipped {} bytes", h.caplen, h.subsec,
+                      skipped));
+    stats.skipped_bytes += skipped;
+  }
+  [[gnu::cold, gnu::noinline]] void report_lengths(std::uint64_t off, const RecordHeader& h) {
+    if (h.caplen > snaplen_ && snaplen_ != 0)
+      issue(CaptureIssueKind::caplen_over_snaplen, off, fmt::format("caplen {} exceeds snaplen {}", h.caplen, snaplen_));
+    if (h.origlen < h.caplen)
+      issue(CaptureIssueKind::origlen_below_caplen, off, fmt::format("origlen {} below caplen {}", h.origlen, h.caplen));
+  }
 
   RecordHeader header_at(const std::uint8_t* p) const {
     return {bytes::load<std::uint32_t>(p, swapped_), bytes::load<std::uint32_t>(p + 4, swapped_),
@@ -87,7 +115,7 @@ class PcapReader final : public CaptureReader::Impl {
   // Stricter than what next() accepts: used only to find a record boundary again.
   bool plausible(const RecordHeader& h) const {
     std::uint32_t cap_limit = snaplen_ != 0 && snaplen_ < kMaxPacketSize ? snaplen_ : kMaxPacketSize;
-    if (h.caplen > cap_limit || h.origlen < h.caplen || h.origlen > kMaxBlockSize || h.subsec >= subsec_limit())
+    if (h.caplen > cap_limit || h.origlen < h.caplen || h.origlen > kMaxBlockSize || h.subsec >= subsec_limit_)
       return false;
     if (last_sec_ >= 0) {
       std::int64_t gap = std::int64_t(h.sec) - last_sec_;
@@ -116,7 +144,9 @@ class PcapReader final : public CaptureReader::Impl {
   }
 
   bool swapped_ = false;
-  bool nanos_ = false;
+  std::uint32_t subsec_limit_ = 1000000;  // timestamp fractions are below this (micro- or nanoseconds)
+  std::int64_t subsec_scale_ = 1000;      // nanoseconds per fraction unit
+  std::uint16_t linktype_ = 0;
   std::uint32_t snaplen_ = 0;
   std::int64_t last_sec_ = -1;
 };

@@ -4,6 +4,10 @@
 // and first transport bytes of the packet that caused them, which ties the error
 // to that packet's connection.
 #include "engine/bytes.hpp"
+#include "engine/decode/ipv4.hpp"
+#include "engine/decode/ipv6.hpp"
+#include "engine/decode/tcp.hpp"
+#include "engine/decode/udp.hpp"
 #include "engine/decode/layers.hpp"
 
 namespace portmatrix::decode {

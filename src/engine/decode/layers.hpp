@@ -1,6 +1,9 @@
-// The per-layer decoders behind Decoder. Each takes the bytes of its layer (avail =
-// bytes captured, wire = bytes on the wire, wire >= avail), checks them before
-// reading, and either fills its part of the result or returns an anomaly.
+// The per-layer decoders behind Decoder. Those on the common path (Ethernet,
+// IPv4, IPv6, TCP, UDP) are inline, defined in <layer>.hpp, so that Decoder
+// compiles into one function for the usual packet; a file calling one includes
+// its header. Each takes the bytes of its layer (avail = bytes captured, wire =
+// bytes on the wire, wire >= avail), checks them before reading, and either
+// fills its part of the result or returns an anomaly.
 #pragma once
 #include <cstdint>
 
@@ -11,7 +14,7 @@ namespace portmatrix::decode {
 inline constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86dd;
 
 // Link layers: set out.ethertype (and VLAN tags) and the offset of the network header.
-DecodeAnomaly ethernet(const std::uint8_t* p, std::uint32_t avail, DecodedPacket& out, std::uint32_t& off);
+inline DecodeAnomaly ethernet(const std::uint8_t* p, std::uint32_t avail, DecodedPacket& out, std::uint32_t& off);
 DecodeAnomaly linux_sll(const std::uint8_t* p, std::uint32_t avail, DecodedPacket& out, std::uint32_t& off);
 DecodeAnomaly linux_sll2(const std::uint8_t* p, std::uint32_t avail, DecodedPacket& out, std::uint32_t& off);
 // BSD loopback: a 4-byte address family, in the writer's byte order (null) or network order (loop).
@@ -29,16 +32,16 @@ struct NetInfo {
 
 // Network layers: fill key.family/proto/src/dst and ip_bytes. quoted = the header
 // sits inside an ICMP error, whose quote is shorter than the length fields say.
-DecodeAnomaly ipv4(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
-                   NetInfo& info, std::uint32_t& ip_bytes, bool& bad_options);
-DecodeAnomaly ipv6(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
-                   NetInfo& info, std::uint32_t& ip_bytes);
+inline DecodeAnomaly ipv4(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
+                          NetInfo& info, std::uint32_t& ip_bytes, bool& bad_options);
+inline DecodeAnomaly ipv6(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
+                          NetInfo& info, std::uint32_t& ip_bytes);
 
 // Transport layers. tcp/udp fill the ports (tcp also its flags); `quoted` needs
 // only the first bytes an ICMP error is guaranteed to carry.
-DecodeAnomaly tcp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
-                  std::uint8_t& flags, std::uint32_t& header_len);
-DecodeAnomaly udp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key);
+inline DecodeAnomaly tcp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
+                         std::uint8_t& flags, std::uint32_t& header_len);
+inline DecodeAnomaly udp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key);
 // ICMP or ICMPv6 (by key.proto). Fills the type, code and identifier; for an error
 // message decodes the quoted packet into out.quoted and sets out.icmp_error.
 DecodeAnomaly icmp(const std::uint8_t* p, std::uint32_t avail, DecodedPacket& out);

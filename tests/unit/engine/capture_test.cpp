@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "support/packets.hpp"
@@ -296,4 +298,79 @@ TEST(CaptureReader, PcapngFromFileWithSmallBuffer) {
   ASSERT_EQ(r.frames.size(), 2000u);
   EXPECT_EQ(r.data[1999], tcp_frame(1999, 999));
   EXPECT_EQ(r.stats.file_bytes, w.size());
+}
+
+namespace {
+// The same reading through next_batch(): the data of every batch is copied before the next call.
+Read read_all_batches(CaptureReader& r, std::size_t batch) {
+  Read out;
+  std::vector<Frame> frames(batch);
+  while (std::size_t n = r.next_batch(frames)) {
+    EXPECT_LE(n, batch);
+    for (std::size_t i = 0; i < n; ++i) {
+      out.frames.push_back(frames[i]);
+      out.data.emplace_back(frames[i].data, frames[i].data + frames[i].caplen);
+    }
+  }
+  out.stats = r.stats();
+  return out;
+}
+
+void expect_batches_match(const std::function<Expected<CaptureReader>()>& open) {
+  auto one = open();
+  ASSERT_TRUE(one.ok());
+  Read want = read_all_frames(one.value());
+  for (std::size_t batch : {1, 7, 32}) {
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    auto r = open();
+    ASSERT_TRUE(r.ok());
+    Read got = read_all_batches(r.value(), batch);
+    ASSERT_EQ(got.frames.size(), want.frames.size());
+    for (std::size_t i = 0; i < want.frames.size(); ++i) {
+      ASSERT_EQ(got.data[i], want.data[i]) << i;
+      EXPECT_EQ(got.frames[i].offset, want.frames[i].offset) << i;
+      EXPECT_EQ(got.frames[i].ts_ns, want.frames[i].ts_ns) << i;
+      EXPECT_EQ(got.frames[i].origlen, want.frames[i].origlen) << i;
+      EXPECT_EQ(got.frames[i].linktype, want.frames[i].linktype) << i;
+      EXPECT_EQ(got.frames[i].interface, want.frames[i].interface) << i;
+    }
+    EXPECT_EQ(got.stats.frames, want.stats.frames);
+    EXPECT_EQ(got.stats.frame_bytes, want.stats.frame_bytes);
+    EXPECT_EQ(got.stats.file_bytes, want.stats.file_bytes);
+    EXPECT_EQ(got.stats.skipped_bytes, want.stats.skipped_bytes);
+    ASSERT_EQ(got.stats.issues.size(), want.stats.issues.size());
+    for (std::size_t i = 0; i < want.stats.issues.size(); ++i) {
+      EXPECT_EQ(got.stats.issues[i].kind, want.stats.issues[i].kind);
+      EXPECT_EQ(got.stats.issues[i].offset, want.stats.issues[i].offset);
+    }
+  }
+}
+}  // namespace
+
+TEST(CaptureReader, BatchesGiveTheSameFramesAsNext) {
+  // Records across buffer refills, with damage: lengths over the snaplen, a garbage
+  // header, and a file cut inside its last record.
+  auto path = temp_path("batch.pcap");
+  std::vector<Rec> recs;
+  for (int i = 0; i < 3000; ++i)
+    recs.push_back({1700000000000000000 + i * 1000, tcp_frame(static_cast<std::uint16_t>(i), i % 1400)});
+  ASSERT_TRUE(write_pcap(path, DLT_EN10MB, recs, false, 1200));
+  Bytes b = read_all(path);
+  std::size_t second = 24 + 16 + recs[0].data.size();
+  b[second + 8] = 0xff, b[second + 9] = 0xff, b[second + 10] = 0xff, b[second + 11] = 0x7f;
+  b.resize(b.size() - 7);
+  write_all(path, b);
+  expect_batches_match([&] { return CaptureReader::open(path, {65536}); });
+  expect_batches_match([&] { return CaptureReader::from_memory(b); });
+  unlink(path.c_str());
+
+  PcapngWriter w;
+  w.section();
+  w.interface(linktype::ethernet, 65535);
+  w.interface(linktype::raw, 65535);
+  for (int i = 0; i < 500; ++i) w.enhanced(i % 2, 1000 + i, tcp_frame(static_cast<std::uint16_t>(i), i % 1000));
+  auto ng = temp_path("batch.pcapng");
+  write_all(ng, w.bytes());
+  expect_batches_match([&] { return CaptureReader::open(ng, {65536}); });
+  unlink(ng.c_str());
 }

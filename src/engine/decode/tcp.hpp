@@ -1,11 +1,12 @@
 // TCP: ports, flags and the data offset. A segment captured short of its full
 // header (small snaplen) still yields ports and flags when the first 14 bytes are there.
+#pragma once
 #include "engine/bytes.hpp"
 #include "engine/decode/layers.hpp"
 
 namespace portmatrix::decode {
 
-DecodeAnomaly tcp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
+inline DecodeAnomaly tcp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
                   std::uint8_t& flags, std::uint32_t& header_len) {
   // An ICMP error quotes at least the first 8 bytes: the ports.
   if (quoted) {

@@ -1,10 +1,11 @@
 // UDP: ports and a length field that must cover the header and fit the datagram.
+#pragma once
 #include "engine/bytes.hpp"
 #include "engine/decode/layers.hpp"
 
 namespace portmatrix::decode {
 
-DecodeAnomaly udp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key) {
+inline DecodeAnomaly udp(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key) {
   if (quoted) {
     if (avail < 4) return DecodeAnomaly::bad_icmp_quote;
   } else {

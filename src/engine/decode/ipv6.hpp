@@ -2,6 +2,7 @@
 // destination options, mobility, HIP and shim6 share the (next, length in 8-byte
 // units minus one) layout; AH counts 4-byte units minus two; the fragment header is
 // 8 bytes. ESP and "no next header" end the chain: what follows is opaque.
+#pragma once
 #include <cstring>
 
 #include "engine/bytes.hpp"
@@ -9,14 +10,12 @@
 
 namespace portmatrix::decode {
 
-namespace {
-constexpr std::uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kEsp = 50, kAh = 51, kNoNext = 59,
+inline constexpr std::uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kEsp = 50, kAh = 51, kNoNext = 59,
                        kDestOpts = 60, kMobility = 135, kHip = 139, kShim6 = 140;
 // Far more than any real packet carries; bounds the work a crafted chain can cause.
-constexpr int kMaxExtensions = 16;
-}  // namespace
+inline constexpr int kMaxExtensions = 16;
 
-DecodeAnomaly ipv6(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
+inline DecodeAnomaly ipv6(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
                    NetInfo& info, std::uint32_t& ip_bytes) {
   if (avail < 40) return quoted ? DecodeAnomaly::bad_icmp_quote : DecodeAnomaly::truncated_ipv6;
   if ((p[0] >> 4) != 6) return DecodeAnomaly::bad_ip_version;

@@ -1,5 +1,6 @@
 // IPv4: a 20-byte header plus options (IHL), total length, and fragmentation
 // (more-fragments flag, offset in 8-byte units, 16-bit identification).
+#pragma once
 #include <cstring>
 
 #include "engine/bytes.hpp"
@@ -7,11 +8,10 @@
 
 namespace portmatrix::decode {
 
-namespace {
 
 // Option TLVs: 0 ends the list, 1 is a one-byte pad, others carry a length byte
 // that counts the type and length bytes too.
-bool options_well_formed(const std::uint8_t* p, std::uint32_t len) {
+inline bool options_well_formed(const std::uint8_t* p, std::uint32_t len) {
   std::uint32_t i = 0;
   while (i < len) {
     std::uint8_t type = p[i];
@@ -28,9 +28,7 @@ bool options_well_formed(const std::uint8_t* p, std::uint32_t len) {
   return true;
 }
 
-}  // namespace
-
-DecodeAnomaly ipv4(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
+inline DecodeAnomaly ipv4(const std::uint8_t* p, std::uint32_t avail, std::uint32_t wire, bool quoted, FlowKey& key,
                    NetInfo& info, std::uint32_t& ip_bytes, bool& bad_options) {
   if (avail < 20) return DecodeAnomaly::truncated_ipv4;
   if ((p[0] >> 4) != 4) return DecodeAnomaly::bad_ip_version;
