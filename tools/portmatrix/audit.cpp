@@ -166,7 +166,7 @@ void setup_audit(CLI::App& app) {
   sub->callback([o] { set_exit(run_audit(*o)); });
 }
 
-const Registrar reg(70, setup_audit);
+const Registrar register_audit(70, setup_audit);
 
 }  // namespace
 }  // namespace pmcli

@@ -53,7 +53,7 @@ void setup_compile(CLI::App& app) {
   sub->callback([o] { set_exit(run_compile(*o)); });
 }
 
-const Registrar reg(30, setup_compile);
+const Registrar register_compile(30, setup_compile);
 
 }  // namespace
 }  // namespace pmcli

@@ -330,7 +330,7 @@ void setup_completion(CLI::App& app) {
 }
 
 // The script is generated when the command runs, after every command has registered.
-const Registrar reg(1000, setup_completion);
+const Registrar register_completion(1000, setup_completion);
 
 }  // namespace
 }  // namespace pmcli

@@ -29,7 +29,7 @@ void setup_diff(CLI::App& app) {
   sub->callback([o] { set_exit(run_diff(*o)); });
 }
 
-const Registrar reg(85, setup_diff);
+const Registrar register_diff(85, setup_diff);
 
 }  // namespace
 }  // namespace pmcli

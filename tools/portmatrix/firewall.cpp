@@ -313,7 +313,7 @@ void setup_firewall(CLI::App& app) {
   watchdog->callback([o] { set_exit(hf::watchdog_main(hf::Paths::from_env(), o->id)); });
 }
 
-const Registrar reg(60, setup_firewall);
+const Registrar register_firewall(60, setup_firewall);
 
 }  // namespace
 }  // namespace pmcli

@@ -61,7 +61,7 @@ void setup_import(CLI::App& app) {
   sub->callback([o] { set_exit(run_import(*o)); });
 }
 
-const Registrar reg(30, setup_import);
+const Registrar register_import(30, setup_import);
 
 }  // namespace
 }  // namespace pmcli

@@ -47,7 +47,7 @@ void setup_lint(CLI::App& app) {
   sub->callback([o] { set_exit(run_lint(*o)); });
 }
 
-const Registrar reg(20, setup_lint);
+const Registrar register_lint(20, setup_lint);
 
 }  // namespace
 }  // namespace pmcli

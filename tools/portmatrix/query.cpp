@@ -103,7 +103,7 @@ void setup_query(CLI::App& app) {
   sub->callback([o] { set_exit(run_query(*o)); });
 }
 
-const Registrar reg(40, setup_query);
+const Registrar register_query(40, setup_query);
 
 }  // namespace
 }  // namespace pmcli

@@ -143,7 +143,7 @@ void setup_render(CLI::App& app) {
   sub->callback([o] { set_exit(run_render(*o)); });
 }
 
-const Registrar reg(90, setup_render);
+const Registrar register_render(90, setup_render);
 
 }  // namespace
 }  // namespace pmcli

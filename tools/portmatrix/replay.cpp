@@ -125,7 +125,7 @@ void setup_replay(CLI::App& app) {
   learn->callback([l] { set_exit(run_learn(*l)); });
 }
 
-const Registrar reg(80, setup_replay);
+const Registrar register_replay(80, setup_replay);
 
 }  // namespace
 }  // namespace pmcli

@@ -250,7 +250,7 @@ void setup_scan(CLI::App& app) {
   sub->callback([o] { set_exit(run_scan(*o)); });
 }
 
-const Registrar reg(50, setup_scan);
+const Registrar register_scan(50, setup_scan);
 
 }  // namespace
 }  // namespace pmcli

@@ -33,7 +33,7 @@ void setup_show(CLI::App& app) {
   sub->callback([o] { set_exit(run_show(*o)); });
 }
 
-const Registrar reg(10, setup_show);
+const Registrar register_show(10, setup_show);
 
 }  // namespace
 }  // namespace pmcli

@@ -63,7 +63,7 @@ void setup_verify(CLI::App& app) {
   sub->callback([o] { set_exit(run_verify(*o)); });
 }
 
-const Registrar reg(50, setup_verify);
+const Registrar register_verify(50, setup_verify);
 
 }  // namespace
 }  // namespace pmcli
