@@ -51,6 +51,18 @@ std::string transform(std::string_view s, Map map) {
 
 bool is_control(char c) { return (static_cast<unsigned char>(c) < 0x20) || c == 0x7F; }
 
+// For DOT, which has no use for layout characters in a label: tab and line
+// breaks become a space, other control characters U+FFFD.
+bool flatten_control(char c, std::string& out) {
+  if (c == '\t' || c == '\n' || c == '\r') {
+    out += ' ';
+    return true;
+  }
+  if (!is_control(c)) return false;
+  out += kReplacement;
+  return true;
+}
+
 }  // namespace
 
 std::string html_escape(std::string_view s) {
@@ -79,13 +91,7 @@ std::string dot_quoted(std::string_view s) {
       case '\\': out += "\\\\"; return true;
       // Graphviz decodes entities in labels; "&amp;" keeps "&lt;" in a name from showing as "<".
       case '&': out += "&amp;"; return true;
-      case '\t':
-      case '\n':
-      case '\r': out += ' '; return true;
-      default:
-        if (!is_control(c)) return false;
-        out += kReplacement;
-        return true;
+      default: return flatten_control(c, out);
     }
   });
   return "\"" + body + "\"";
@@ -100,13 +106,7 @@ std::string dot_html_text(std::string_view s) {
       case '<': out += "&lt;"; return true;
       case '>': out += "&gt;"; return true;
       case '"': out += "&quot;"; return true;
-      case '\t':
-      case '\n':
-      case '\r': out += ' '; return true;
-      default:
-        if (!is_control(c)) return false;
-        out += kReplacement;
-        return true;
+      default: return flatten_control(c, out);
     }
   });
 }

@@ -2,6 +2,8 @@
 // generated file (file://), runs its script, and the test reads the resulting
 // DOM (--dump-dom): rows, filters set by the URL fragment, sorting, the inline
 // SVG, and that the page logs nothing (no script error, no CSP violation).
+// Through the DevTools protocol, the test also uses the page as a person does:
+// typing into a filter, clicking a column header and a box of the diagram.
 // Screenshots are kept under the build directory as test artifacts.
 #include <libxml/HTMLparser.h>
 #include <libxml/xpath.h>
@@ -19,6 +21,7 @@
 #include "portmatrix/report.hpp"
 #include "portmatrix/site.hpp"
 #include "support/cli.hpp"
+#include "support/devtools.hpp"
 #include "support/testing.hpp"
 
 namespace fs = std::filesystem;
@@ -284,6 +287,82 @@ TEST_F(ReportInBrowser, HostileMatrixStaysText) {
   EXPECT_EQ(dom.count("//svg"), 1u);  // only the diagram
   EXPECT_EQ(dom.rows(true), std::vector<std::string>{"evil"});
   EXPECT_NE(dom.text("//h1").find("<img src=x onerror=alert(1)>"), std::string::npos);
+}
+
+// Typing, clicking and reading the live DOM through the DevTools protocol.
+TEST_F(ReportInBrowser, DevToolsTypingAndClickingFilterAndSort) {
+  std::string error;
+  auto page = pmtest::DevTools::launch(find_chromium(), &error);
+  ASSERT_TRUE(page) << error;
+  const std::string url = "file://" + dir_ + "/report.html";
+  ASSERT_TRUE(page->open(url)) << page->last_error();
+  auto visible = [&] {
+    auto v = page->evaluate(
+        "Array.from(document.querySelectorAll('#flows-table tbody tr'))"
+        ".filter(r => !r.hidden && r.getClientRects().length > 0).map(r => r.id.slice(4))");
+    EXPECT_TRUE(v.is_array()) << page->last_error();
+    return v.is_array() ? v.get<std::vector<std::string>>() : std::vector<std::string>{};
+  };
+  auto all = expected([](const report::Row&) { return true; });
+  EXPECT_EQ(visible(), all);
+  EXPECT_EQ(page->evaluate("document.querySelectorAll('#diagram svg g.node.system').length"),
+            policy_.matrix.systems.size());
+
+  // Type "22" into the port filter: key events into the focused box.
+  page->evaluate("document.querySelector(\"input[name='port']\").focus()");
+  page->call("Input.insertText", {{"text", "22"}});
+  auto port22 = expected([](const report::Row& r) { return r.dports.contains(22); });
+  EXPECT_EQ(visible(), port22);
+  EXPECT_EQ(page->evaluate("document.getElementById('flow-count').textContent"),
+            std::to_string(port22.size()) + " of 15 flows");
+  EXPECT_EQ(page->evaluate("location.hash"), std::string("#port=22"));
+
+  // The Clear button empties the filters again.
+  auto centre = [&](const std::string& selector) {
+    auto box = page->evaluate("(() => { const e = document.querySelector(" + nlohmann::json(selector).dump() +
+                              "); e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+                              " return [r.x + r.width / 2, r.y + r.height / 2]; })()");
+    EXPECT_TRUE(box.is_array()) << selector << ": " << page->last_error();
+    return box.is_array() ? std::pair<double, double>{box[0], box[1]} : std::pair<double, double>{-1, -1};
+  };
+  auto [cx, cy] = centre("#filters button[type=reset]");
+  page->click(cx, cy);
+  ::usleep(200000);  // the page updates after the form's reset event
+  EXPECT_EQ(visible(), all);
+
+  // Click the "port" column header twice: ascending, then descending.
+  std::map<std::string, int> first;
+  report::Input in;
+  in.matrix = &policy_.matrix;
+  in.policy = &policy_.policy;
+  for (const auto& r : report::rows(in)) first[r.flow->id] = r.dports.ranges().front().lo;
+  auto by_port = all;
+  std::stable_sort(by_port.begin(), by_port.end(), [&](const auto& a, const auto& b) { return first[a] < first[b]; });
+  auto [hx, hy] = centre("th[data-key=port] button");
+  page->click(hx, hy);
+  EXPECT_EQ(visible(), by_port);
+  auto [hx2, hy2] = centre("th[data-key=port] button");
+  page->click(hx2, hy2);
+  auto desc = all;
+  std::stable_sort(desc.begin(), desc.end(), [&](const auto& a, const auto& b) { return first[a] > first[b]; });
+  EXPECT_EQ(visible(), desc);
+
+  // Click the CM box in the diagram: the table keeps CM's flows.
+  auto i = page->evaluate("document.querySelector(\"select[name='system'] option[value='CM']\").dataset.i");
+  ASSERT_TRUE(i.is_string()) << page->last_error();
+  auto [sx, sy] = centre("#sys-" + i.get<std::string>());
+  page->click(sx, sy);
+  auto cm = expected([](const report::Row& r) {
+    const auto& f = *r.flow;
+    return std::count(f.sources.begin(), f.sources.end(), "CM") + std::count(f.destinations.begin(), f.destinations.end(), "CM") > 0;
+  });
+  auto shown = visible();
+  std::sort(shown.begin(), shown.end());
+  std::sort(cm.begin(), cm.end());
+  EXPECT_EQ(shown, cm);
+  EXPECT_EQ(page->evaluate("document.querySelector(\"select[name='system']\").value"), std::string("CM"));
+
+  EXPECT_TRUE(page->console().empty()) << "the page logged: " << page->console().front();
 }
 
 TEST_F(ReportInBrowser, Screenshots) {
