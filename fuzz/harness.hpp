@@ -28,7 +28,11 @@ inline std::uint64_t run_capture(const std::uint8_t* data, std::size_t size) {
   DecodedPacket packets[3];
   TrackInput batch[3];
   std::size_t pending = 0;
+  std::size_t frames = 0;
+  std::uint64_t captured = 0;
   while (reader->next(f)) {
+    ++frames;
+    captured += f.caplen;
     PM_ASSERT(f.caplen == 0 || f.data != nullptr, "frame without data");
     PM_ASSERT(f.origlen >= f.caplen, "origlen below caplen");
     PM_ASSERT(f.interface < reader->interfaces().size(), "frame names an unknown interface");
@@ -44,6 +48,18 @@ inline std::uint64_t run_capture(const std::uint8_t* data, std::size_t size) {
   table.finish();
   PM_ASSERT(reader->stats().file_bytes <= size, "read past the end");
   PM_ASSERT(table.size() == 0, "finish left connections behind");
+  // Reading in batches (as track_captures does) gives the same frames and issues.
+  auto again = CaptureReader::from_memory({data, size});
+  PM_ASSERT(static_cast<bool>(again), "the second open failed");
+  Frame chunk[5];
+  std::size_t frames_batched = 0;
+  std::uint64_t captured_batched = 0;
+  for (std::size_t n; (n = again->next_batch(chunk)) != 0;) {
+    frames_batched += n;
+    for (std::size_t i = 0; i < n; ++i) captured_batched += chunk[i].caplen;
+  }
+  PM_ASSERT(frames_batched == frames && captured_batched == captured, "next_batch() and next() read different frames");
+  PM_ASSERT(again->stats().total_issues() == reader->stats().total_issues(), "next_batch() and next() report different issues");
   return reader->stats().total_issues();
 }
 
