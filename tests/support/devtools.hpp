@@ -55,7 +55,10 @@ class DevTools {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = ::fork();
-    if (pid < 0) return fail(error, "fork failed");
+    if (pid < 0) {
+      for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]}) ::close(fd);
+      return fail(error, "fork failed");
+    }
     if (pid == 0) {
       // Move both ends above 4 first so the dup2s below cannot overwrite each other.
       int in = ::fcntl(to_child[0], F_DUPFD, 10);
