@@ -70,21 +70,22 @@ int PolicyClassifier::first_rule(const Packet& p) const {
   const bool ports = has_ports(p.protocol);
   std::uint32_t iface = 0;
   if (auto it = ifaces_.find(p.iface); it != ifaces_.end()) iface = it->second;
-  if (p.src.family == Family::ipv4) {
-    ClassKey k;
-    k.src = p.src.v4_value(), k.dst = p.dst.v4_value();
+  // The fields both key families share; the caller sets the addresses.
+  auto fill = [&](auto& k) {
     k.sport = ports ? p.sport : 0, k.dport = ports ? p.dport : 0;
     k.proto = static_cast<std::uint8_t>(p.protocol);
     k.direction = p.direction == Direction::in ? 0 : 1;
     k.iface = iface;
+  };
+  if (p.src.family == Family::ipv4) {
+    ClassKey k;
+    k.src = p.src.v4_value(), k.dst = p.dst.v4_value();
+    fill(k);
     return v4_->classify(k);
   }
   ClassKey6 k;
   k.src = p.src.v6_value(), k.dst = p.dst.v6_value();
-  k.sport = ports ? p.sport : 0, k.dport = ports ? p.dport : 0;
-  k.proto = static_cast<std::uint8_t>(p.protocol);
-  k.direction = p.direction == Direction::in ? 0 : 1;
-  k.iface = iface;
+  fill(k);
   return v6_->classify(k);
 }
 
