@@ -4,7 +4,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static portmatrix::Decoder decoder;  // kept across runs: the fragment table sees many packets
+  static portmatrix::Decoder general(pmfuzz::general_decoder_options());
   static portmatrix::Conntrack table({}, [](const portmatrix::Connection&) {});
-  pmfuzz::run_frame(decoder, table, data, size);
+  pmfuzz::run_frame(decoder, general, table, data, size);
   return 0;
 }

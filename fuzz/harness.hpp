@@ -63,20 +63,43 @@ inline std::uint64_t run_capture(const std::uint8_t* data, std::size_t size) {
   return reader->stats().total_issues();
 }
 
+// A decoder without its fast path, to compare with one that has it.
+inline portmatrix::DecoderOptions general_decoder_options() {
+  portmatrix::DecoderOptions o;
+  o.fast_path = false;
+  return o;
+}
+
 // One frame: the first byte picks the link type, the rest is the frame. The
-// decoder and table live across calls, so fragments and quotes meet earlier packets.
-inline void run_frame(portmatrix::Decoder& decoder, portmatrix::Conntrack& table, const std::uint8_t* data,
-                      std::size_t size) {
+// decoders and table live across calls, so fragments and quotes meet earlier
+// packets. decoder decodes with its fast path, general (made with
+// general_decoder_options()) without; both must have seen the same frames.
+inline void run_frame(portmatrix::Decoder& decoder, portmatrix::Decoder& general, portmatrix::Conntrack& table,
+                      const std::uint8_t* data, std::size_t size) {
   using namespace portmatrix;
   static constexpr std::uint16_t kLinkTypes[] = {linktype::ethernet, linktype::linux_sll, linktype::linux_sll2,
                                                  linktype::raw,      linktype::ipv4,      linktype::ipv6,
                                                  linktype::null,     linktype::loop};
+  PM_ASSERT(!general.options().fast_path, "the general decoder has its fast path on");
   if (size < 1) return;
   std::uint16_t lt = kLinkTypes[data[0] % (sizeof kLinkTypes / sizeof kLinkTypes[0])];
   auto len = static_cast<std::uint32_t>(size - 1);
   DecodedPacket p;
   decoder.decode(lt, data + 1, len, len, 0, p);
   PM_ASSERT(p.opaque_offset <= len, "opaque payload starts past the frame");
+  // The decoder's fast path must agree with its general path on every frame.
+  DecodedPacket g;
+  general.decode(lt, data + 1, len, len, 0, g);
+  auto same_key = [](const FlowKey& a, const FlowKey& b) {
+    return a.family == b.family && a.proto == b.proto && a.src == b.src && a.dst == b.dst && a.sport == b.sport &&
+           a.dport == b.dport && a.icmp_type == b.icmp_type;
+  };
+  PM_ASSERT(p.layer == g.layer && p.anomaly == g.anomaly && p.ethertype == g.ethertype &&
+                p.vlan_count == g.vlan_count && p.vlan == g.vlan && same_key(p.key, g.key) &&
+                p.ip_bytes == g.ip_bytes && p.opaque_offset == g.opaque_offset && p.fragment == g.fragment &&
+                p.later_fragment == g.later_fragment && p.tcp_flags == g.tcp_flags && p.icmp_code == g.icmp_code &&
+                p.icmp_error == g.icmp_error && same_key(p.quoted, g.quoted),
+            "the decoder's fast and general paths disagree");
   table.add(p, 0);
 }
 

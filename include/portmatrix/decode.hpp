@@ -90,6 +90,9 @@ struct DecodedPacket {
 struct DecoderOptions {
   std::size_t fragment_capacity = 4096;          // first fragments remembered (power of two is best)
   std::int64_t fragment_timeout_ns = 30'000'000'000;  // the kernel's ipfrag_time
+  // Decode the common packets (TCP and UDP over plain IPv4 or IPv6, on Ethernet or
+  // raw IP) by a shorter path with the same results; off only to compare the two.
+  bool fast_path = true;
 };
 
 struct DecoderStats {
@@ -111,6 +114,7 @@ class Decoder {
   void decode(std::uint16_t linktype, const std::uint8_t* data, std::uint32_t caplen, std::uint32_t origlen,
               std::int64_t ts_ns, DecodedPacket& out);
   const DecoderStats& stats() const { return stats_; }
+  const DecoderOptions& options() const { return options_; }
 
  private:
   struct FragmentEntry {

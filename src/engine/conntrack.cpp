@@ -86,12 +86,6 @@ struct Key {
     std::memcpy(a.bytes.data(), &w[2 * side], 16);
     return a;
   }
-  // True when address `side` equals a.
-  bool addr_is(int side, const IpAddr& a) const {
-    std::uint64_t x[2];
-    std::memcpy(x, a.bytes.data(), sizeof x);
-    return x[0] == w[2 * side] && x[1] == w[2 * side + 1] && a.family == family(side);
-  }
 };
 
 // One connection in two cache lines: the first is what a lookup reads (key,
@@ -203,8 +197,17 @@ IcmpQuery icmp_query(std::uint8_t proto, std::uint8_t type) {
 
 bool is_icmp(std::uint8_t proto) { return proto == ipproto::icmp || proto == ipproto::icmpv6; }
 
+// A packet's key, and which side of it the packet comes from.
+constexpr std::uint8_t kBothSides = 2;
+struct Keyed {
+  Key key;
+  // The side (0 or 1) holding the packet's source socket; kBothSides when both
+  // sockets are the same (a host talking to itself on one port, or ICMP to itself).
+  std::uint8_t sender;
+};
+
 // Inlined: it runs for every packet, and a call would cost a tenth of its work.
-[[gnu::always_inline]] inline Key make_key(const FlowKey& k) {
+[[gnu::always_inline]] inline Keyed make_key(const FlowKey& k) {
   std::uint16_t ps = k.sport, pd = k.dport;
   std::uint8_t qtype = 0;
   if (is_icmp(k.proto)) {
@@ -217,20 +220,22 @@ bool is_icmp(std::uint8_t proto) { return proto == ipproto::icmp || proto == ipp
   std::memcpy(s, k.src.bytes.data(), sizeof s);
   std::memcpy(d, k.dst.bytes.data(), sizeof d);
   // The source first when it sorts first: address bytes in memcmp's order, then the port.
-  bool src_first;
+  bool src_first, same = false;
   if (s[0] != d[0]) {
     src_first = bytes::be64(k.src.bytes.data()) < bytes::be64(k.dst.bytes.data());
   } else if (s[1] != d[1]) {
     src_first = bytes::be64(k.src.bytes.data() + 8) < bytes::be64(k.dst.bytes.data() + 8);
   } else {
     src_first = ps <= pd;
+    same = ps == pd && k.src.family == k.dst.family;
   }
   auto word4 = [&](std::uint16_t pa, std::uint16_t pb, Family fa, Family fb) {
     return std::uint64_t(pa) | std::uint64_t(pb) << 16 | std::uint64_t(k.proto) << 32 | std::uint64_t(qtype) << 40 |
            std::uint64_t(fa) << 48 | std::uint64_t(fb) << 56;
   };
-  if (src_first) return Key{{s[0], s[1], d[0], d[1], word4(ps, pd, k.src.family, k.dst.family)}};
-  return Key{{d[0], d[1], s[0], s[1], word4(pd, ps, k.dst.family, k.src.family)}};
+  std::uint8_t sender = same ? kBothSides : src_first ? 0 : 1;
+  if (src_first) return {Key{{s[0], s[1], d[0], d[1], word4(ps, pd, k.src.family, k.dst.family)}}, sender};
+  return {Key{{d[0], d[1], s[0], s[1], word4(pd, ps, k.dst.family, k.src.family)}}, sender};
 }
 
 // Each word multiplied by its own odd constant, then one finaliser: a few
@@ -518,15 +523,12 @@ struct Conntrack::Impl {
     return c_generic;
   }
 
-  static bool from_initiator(const Entry& e, const FlowKey& k) {
-    const Key& key = e.key;
-    Ports c = ports_of(e);
-    if (same_addresses(key) && c.sport == c.dport)
-      return is_icmp(key.proto()) ? icmp_query(key.proto(), k.icmp_type).is_request : true;
-    return key.addr_is(e.initiator, k.src) && k.sport == c.sport;
-  }
-  static bool same_addresses(const Key& k) {
-    return k.w[0] == k.w[2] && k.w[1] == k.w[3] && k.family(0) == k.family(1);
+  // Whether a packet from key side `sender` (Keyed::sender) goes from the initiator.
+  // When both sockets are the same, an ICMP query tells by its type, and other
+  // packets count as the initiator's.
+  static bool from_initiator(const Entry& e, std::uint8_t sender, const FlowKey& k) {
+    if (sender == kBothSides) return is_icmp(k.proto) ? icmp_query(k.proto, k.icmp_type).is_request : true;
+    return sender == e.initiator;
   }
 
   static void count(Entry& e, bool orig, const DecodedPacket& p, std::int64_t ts) {
@@ -536,7 +538,7 @@ struct Conntrack::Impl {
     e.last_ns = std::max(e.last_ns, ts);
   }
 
-  CtState create(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
+  CtState create(const DecodedPacket& p, const Keyed& keyed, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
     const FlowKey& k = p.key;
     bool sender_initiates = true;
     bool observed = false;
@@ -564,7 +566,7 @@ struct Conntrack::Impl {
 
     std::uint32_t idx = allocate();
     Entry& e = entries[idx];
-    e.key = key;
+    e.key = keyed.key;
     e.touched = 0;
     e.due = 0;
     e.prev = e.next = kNil;
@@ -576,9 +578,7 @@ struct Conntrack::Impl {
     e.cls = kClasses;
     e.tcp_state = state;
     e.family = k.family;
-    // Which side of the key is the sender's (make_key keeps the port only for these protocols).
-    std::uint16_t sender_port = k.proto == ipproto::tcp || k.proto == ipproto::udp || is_icmp(k.proto) ? k.sport : 0;
-    int sender = key.addr_is(0, k.src) && key.port(0) == sender_port ? 0 : 1;
+    int sender = keyed.sender == 1 ? 1 : 0;
     e.initiator = static_cast<std::uint8_t>(sender_initiates ? sender : 1 - sender);
     e.observed = observed;
     slot_insert(idx, h);
@@ -597,7 +597,7 @@ struct Conntrack::Impl {
     expire(clock);
 
     if (p.icmp_error) {
-      Key qk = make_key(p.quoted);
+      Key qk = make_key(p.quoted).key;
       std::uint32_t idx = find(qk, hash_key(qk));
       if (idx == kNil || expiry(idx) <= clock) {
         ++stats.icmp_errors_unmatched;
@@ -607,23 +607,24 @@ struct Conntrack::Impl {
       ++stats.icmp_errors_related;
       return CtState::related;
     }
-    Key key = make_key(p.key);
-    return add_keyed(p, key, hash_key(key), ts, itf);
+    Keyed keyed = make_key(p.key);
+    return add_keyed(p, keyed, hash_key(keyed.key), ts, itf);
   }
 
-  CtState add_keyed(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
+  CtState add_keyed(const DecodedPacket& p, const Keyed& keyed, std::uint64_t h, std::int64_t ts, std::uint32_t itf) {
+    const Key& key = keyed.key;
     std::uint32_t idx = find(key, h);
     // Not there, or timed out though its list has not reached it yet.
-    if (idx == kNil || expiry(idx) <= clock) return replace(p, key, h, ts, itf, idx, EndReason::timeout);
+    if (idx == kNil || expiry(idx) <= clock) return replace(p, keyed, h, ts, itf, idx, EndReason::timeout);
 
     Entry& e = entries[idx];
-    bool orig = from_initiator(e, p.key);
+    bool orig = from_initiator(e, keyed.sender, p.key);
     bool invalid = false;
     if (key.proto() == ipproto::tcp && !p.later_fragment) {
       Seg seg = segment_class(p.tcp_flags);
       if (seg == Seg::syn && orig && (e.tcp_state == TcpState::time_wait || e.tcp_state == TcpState::close)) {
         // A new connection on the sockets of a finished one.
-        return replace(p, key, h, ts, itf, idx, EndReason::reused);
+        return replace(p, keyed, h, ts, itf, idx, EndReason::reused);
       }
       TcpState next = tcp_next(e.tcp_state, seg, orig);
       if (next == TcpState::none) {
@@ -642,16 +643,16 @@ struct Conntrack::Impl {
 
   // Ends the connection at idx (if any) for `why` and creates the packet's. Out of
   // line so that add_keyed, which most packets leave early, stays small.
-  [[gnu::noinline]] CtState replace(const DecodedPacket& p, const Key& key, std::uint64_t h, std::int64_t ts,
+  [[gnu::noinline]] CtState replace(const DecodedPacket& p, const Keyed& keyed, std::uint64_t h, std::int64_t ts,
                                     std::uint32_t itf, std::uint32_t idx, EndReason why) {
     if (idx != kNil) remove(idx, why);
-    return create(p, key, h, ts, itf);
+    return create(p, keyed, h, ts, itf);
   }
 
   void add_batch(std::span<const TrackInput> in, CtState* states) {
     // Overlap the cache misses of the lookups: first the index slots, then the entries.
     constexpr std::size_t kChunk = 16;
-    Key keys[kChunk];
+    Keyed keys[kChunk];
     std::uint64_t hashes[kChunk];
     bool keyed[kChunk];  // tracked by its own key (not untracked, not an ICMP error)
     for (std::size_t base = 0; base < in.size(); base += kChunk) {
@@ -661,7 +662,7 @@ struct Conntrack::Impl {
         keyed[i] = p.has_flow() && !p.icmp_error;
         if (!keyed[i]) continue;
         keys[i] = make_key(p.key);
-        hashes[i] = hash_key(keys[i]);
+        hashes[i] = hash_key(keys[i].key);
         prefetch_slot(hashes[i]);
       }
       for (std::size_t i = 0; i < n; ++i)

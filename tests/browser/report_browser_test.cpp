@@ -150,6 +150,10 @@ class ReportInBrowser : public ::testing::Test {
     auto r = pmtest::pm({"render", "--format", "html", "-o", dir_ + "/report.html"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
 
   void SetUp() override {
     PM_REQUIRE(!find_chromium().empty(), "chromium is not installed (apt-get install chromium)");

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "engine/decode/common_case.hpp"
 #include "engine/decode/ethernet.hpp"
 #include "engine/decode/ipv4.hpp"
 #include "engine/decode/ipv6.hpp"
@@ -86,6 +87,10 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
   std::uint32_t origlen = frame.origlen;
   const std::int64_t ts_ns = frame.ts_ns;
   std::memcpy(static_cast<void*>(&out), &kEmptyPacket, sizeof out);
+  if (options_.fast_path) {
+    if (decode::common_case(frame, out, stats_)) [[likely]] return;
+    std::memcpy(static_cast<void*>(&out), &kEmptyPacket, sizeof out);
+  }
   ++stats_.packets;
   if (origlen < caplen) origlen = caplen;
   auto fail = [&](DecodeAnomaly a, std::uint32_t at) {

@@ -233,6 +233,31 @@ TEST(Conntrack, IcmpEchoIsOneConnection) {
   EXPECT_EQ(h.done[1].src, ip("2001:db8::1"));
 }
 
+TEST(Conntrack, EchoToItselfTellsRequestsFromReplies) {
+  // Both sockets are the same (ping 127.0.0.1 as captured on lo): the type tells the direction.
+  Harness h;
+  for (std::uint32_t rest : {0x00000001u, 0x12340001u}) {
+    EXPECT_EQ(h.feed(ipv4("127.0.0.1", "127.0.0.1", ipproto::icmp, icmp(8, 0, rest)), kT0), CtState::new_);
+    EXPECT_EQ(h.feed(ipv4("127.0.0.1", "127.0.0.1", ipproto::icmp, icmp(0, 0, rest)), kT0 + 1), CtState::established);
+    EXPECT_EQ(h.feed(ipv4("127.0.0.1", "127.0.0.1", ipproto::icmp, icmp(8, 0, rest + 1)), kT0 + 2), CtState::established);
+  }
+  // UDP from a socket to itself: every datagram is the initiator's.
+  h.feed(ipv4("127.0.0.1", "127.0.0.1", ipproto::udp, udp(5000, 5000)), kT0);
+  h.feed(ipv4("127.0.0.1", "127.0.0.1", ipproto::udp, udp(5000, 5000)), kT0 + 1);
+  h.table.finish();
+  ASSERT_EQ(h.done.size(), 3u);
+  for (const auto& c : h.done) {
+    EXPECT_EQ(c.src, ip("127.0.0.1"));
+    EXPECT_EQ(c.dst, ip("127.0.0.1"));
+  }
+  EXPECT_EQ(h.done[0].sport, 0);
+  EXPECT_EQ(h.done[0].packets, (std::array<std::uint64_t, 2>{2, 1}));
+  EXPECT_EQ(h.done[1].sport, 0x1234);
+  EXPECT_EQ(h.done[1].packets, (std::array<std::uint64_t, 2>{2, 1}));
+  EXPECT_EQ(h.done[2].proto, ipproto::udp);
+  EXPECT_EQ(h.done[2].packets, (std::array<std::uint64_t, 2>{2, 0}));
+}
+
 TEST(Conntrack, IcmpErrorsAreRelatedToTheQuotedConnection) {
   Harness h;
   Bytes syn = ipv4("192.0.2.1", "198.51.100.7", ipproto::tcp, tcp(51000, 443, SYN));

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 #include "support/packets.hpp"
 
 using namespace portmatrix;
@@ -335,4 +339,140 @@ TEST(Decode, SnaplenTruncationKeepsPortsAndFlags) {
   EXPECT_EQ(p.ip_bytes, 20u + 20 + 1000);
   // Regression (found by fuzz_capture): the payload offset stays inside the frame.
   EXPECT_EQ(p.opaque_offset, cut.size());
+}
+
+// The fast path (src/engine/decode/common_case.hpp) must decode every frame
+// exactly as the general decoder does, or leave it to it. Frames: well-formed
+// packets of every shape the fast path takes or must refuse (VLAN stacks, raw
+// IP, options, fragments, extension headers, odd lengths), then the same with
+// random bytes of the headers changed, cut short at random points, and with
+// random wire lengths.
+namespace {
+
+void expect_same_key(const FlowKey& a, const FlowKey& b, const std::string& what) {
+  EXPECT_EQ(a.family, b.family) << what;
+  EXPECT_EQ(a.proto, b.proto) << what;
+  EXPECT_EQ(a.src, b.src) << what;
+  EXPECT_EQ(a.dst, b.dst) << what;
+  EXPECT_EQ(a.sport, b.sport) << what;
+  EXPECT_EQ(a.dport, b.dport) << what;
+  EXPECT_EQ(a.icmp_type, b.icmp_type) << what;
+}
+
+void expect_same(const DecodedPacket& a, const DecodedPacket& b, const std::string& what) {
+  EXPECT_EQ(a.layer, b.layer) << what;
+  EXPECT_EQ(a.anomaly, b.anomaly) << what;
+  EXPECT_EQ(a.ethertype, b.ethertype) << what;
+  EXPECT_EQ(a.vlan_count, b.vlan_count) << what;
+  EXPECT_EQ(a.vlan, b.vlan) << what;
+  expect_same_key(a.key, b.key, what);
+  EXPECT_EQ(a.ip_bytes, b.ip_bytes) << what;
+  EXPECT_EQ(a.opaque_offset, b.opaque_offset) << what;
+  EXPECT_EQ(a.fragment, b.fragment) << what;
+  EXPECT_EQ(a.later_fragment, b.later_fragment) << what;
+  EXPECT_EQ(a.tcp_flags, b.tcp_flags) << what;
+  EXPECT_EQ(a.icmp_code, b.icmp_code) << what;
+  EXPECT_EQ(a.icmp_error, b.icmp_error) << what;
+  expect_same_key(a.quoted, b.quoted, what);
+}
+
+struct Sample {
+  std::uint16_t linktype;
+  Bytes bytes;
+};
+
+std::vector<Sample> common_shapes() {
+  std::vector<Sample> out;
+  V4Opts opts;
+  opts.options = {7, 4, 0, 0};  // record route, 4 bytes
+  V4Opts first, later, df;
+  first.more_fragments = true;
+  later.frag_offset8 = 3;
+  std::vector<Bytes> l4_v4 = {tcp(51000, 443, tcpflag::syn), tcp(443, 51000, tcpflag::ack | tcpflag::psh, filler(33)),
+                              tcp(1, 2, tcpflag::fin | tcpflag::ack, {}, 8), udp(5353, 53, filler(20)),
+                              udp(53, 5353, filler(3), 7), udp(53, 5353, filler(3), 40)};
+  std::vector<Bytes> ips;
+  for (const auto& l4 : l4_v4) {
+    std::uint8_t proto = l4.size() >= 20 && l4[12] >= 0x50 ? ipproto::tcp : ipproto::udp;
+    ips.push_back(ipv4("192.0.2.1", "198.51.100.7", proto, l4));
+    ips.push_back(ipv4("203.0.113.9", "192.0.2.1", proto, l4, opts));
+    ips.push_back(ipv4("192.0.2.1", "192.0.2.1", proto, l4, first));
+    ips.push_back(ipv4("192.0.2.1", "192.0.2.2", proto, l4, later));
+    ips.push_back(ipv6("2001:db8::1", "2001:db8:ffff::2", proto, l4));
+    ips.push_back(ipv6("2001:db8::1", "2001:db8::2", ipproto::tcp == proto ? 0 : 60, cat(ext(proto), l4)));
+  }
+  ips.push_back(ipv4("192.0.2.1", "192.0.2.2", ipproto::icmp, icmp(8, 0, 0x10001, filler(8))));
+  ips.push_back(ipv6("2001:db8::1", "2001:db8::2", ipproto::icmpv6, icmp(128, 0, 0x10001)));
+  ips.push_back(ipv4("192.0.2.1", "192.0.2.2", 47, filler(24)));
+  ips.push_back(ipv6("2001:db8::1", "2001:db8::2", ipproto::tcp, tcp(1, 2, tcpflag::syn), 0));  // jumbogram length
+  df.total_length = 1000;  // beyond the frame
+  ips.push_back(ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, udp(1, 2), df));
+  for (const auto& ip : ips) {
+    out.push_back({linktype::raw, ip});
+    out.push_back({(ip[0] >> 4) == 6 ? linktype::ipv6 : linktype::ipv4, ip});
+    std::uint16_t type = (ip[0] >> 4) == 6 ? kIpv6 : kIpv4;
+    out.push_back({linktype::ethernet, ether(type, ip)});
+    out.push_back({linktype::ethernet, ether(type, ip, {{0x8100, 100}})});
+    out.push_back({linktype::ethernet, ether(type, ip, {{0x88a8, 10}, {0x8100, 20}})});
+    out.push_back({linktype::ethernet, ether(type, ip, {{0x8100, 10}, {0x8100, 20}})});
+    out.push_back({linktype::ethernet, ether(type, ip, {{0x9100, 10}})});
+    out.push_back({linktype::ethernet, ether(type == kIpv4 ? kIpv6 : kIpv4, ip)});  // the wrong IP version
+    out.push_back({linktype::linux_sll, sll(type, ip)});
+    Bytes padded = ether(type, ip);
+    padded.resize(padded.size() + 18, 0);  // Ethernet padding after the IP packet
+    out.push_back({linktype::ethernet, padded});
+  }
+  out.push_back({linktype::ethernet, ether(kArp, filler(28))});
+  return out;
+}
+
+}  // namespace
+
+TEST(Decode, FastPathDecodesAsTheGeneralDecoder) {
+  DecoderOptions slow_opts;
+  slow_opts.fast_path = false;
+  Decoder fast, slow(slow_opts);
+  std::mt19937_64 rng(20261124);
+  std::size_t fast_eligible = 0, frames = 0;
+  auto check = [&](const Sample& s, std::uint32_t caplen, std::uint32_t origlen, const std::string& what) {
+    DecodedPacket a, b;
+    fast.decode(s.linktype, s.bytes.data(), caplen, origlen, 1000, a);
+    slow.decode(s.linktype, s.bytes.data(), caplen, origlen, 1000, b);
+    expect_same(a, b, what);
+    ++frames;
+    if (b.layer == Layer::transport && b.anomaly == DecodeAnomaly::none) ++fast_eligible;
+  };
+  const auto shapes = common_shapes();
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    const Sample& s = shapes[i];
+    auto len = static_cast<std::uint32_t>(s.bytes.size());
+    check(s, len, len, "shape " + std::to_string(i));
+    // Every capture length, with the wire length the whole packet or shorter than captured.
+    for (std::uint32_t cut = 0; cut < len; ++cut) {
+      check(s, cut, len, "shape " + std::to_string(i) + " cut at " + std::to_string(cut));
+      check(s, cut, cut / 2, "shape " + std::to_string(i) + " cut at " + std::to_string(cut) + ", short wire");
+    }
+    // Random changes to the first 80 bytes (link, IP and transport headers).
+    for (int m = 0; m < 300; ++m) {
+      Sample changed = s;
+      int flips = 1 + static_cast<int>(rng() % 3);
+      for (int f = 0; f < flips; ++f) {
+        std::size_t at = rng() % std::min<std::size_t>(changed.bytes.size(), 80);
+        changed.bytes[at] = static_cast<std::uint8_t>(rng() % 4 == 0 ? rng() : changed.bytes[at] ^ (1u << (rng() % 8)));
+      }
+      auto origlen = static_cast<std::uint32_t>(rng() % 3 == 0 ? rng() % (2 * len + 1) : len);
+      check(changed, len, origlen, "shape " + std::to_string(i) + " change " + std::to_string(m));
+    }
+  }
+  const DecoderStats &x = fast.stats(), &y = slow.stats();
+  EXPECT_EQ(x.packets, y.packets);
+  EXPECT_EQ(x.ipv4, y.ipv4);
+  EXPECT_EQ(x.ipv6, y.ipv6);
+  EXPECT_EQ(x.non_ip, y.non_ip);
+  EXPECT_EQ(x.fragments, y.fragments);
+  EXPECT_EQ(x.fragments_attributed, y.fragments_attributed);
+  EXPECT_EQ(x.fragment_evictions, y.fragment_evictions);
+  EXPECT_EQ(x.anomalies, y.anomalies);
+  // The comparison means something only if many frames are of the kind the fast path takes.
+  EXPECT_GT(fast_eligible, frames / 10) << fast_eligible << " of " << frames;
 }

@@ -46,11 +46,11 @@ TEST(EngineRegression, CaptureInputs) {
 TEST(EngineRegression, DecodeInputs) {
   auto files = inputs("decode");
   ASSERT_FALSE(files.empty());
-  portmatrix::Decoder decoder;
+  portmatrix::Decoder decoder, general(pmfuzz::general_decoder_options());
   portmatrix::Conntrack table({}, [](const portmatrix::Connection&) {});
   for (const auto& f : files) {
     SCOPED_TRACE(f.filename().string());
     auto b = bytes_of(f);
-    pmfuzz::run_frame(decoder, table, b.data(), b.size());
+    pmfuzz::run_frame(decoder, general, table, b.data(), b.size());
   }
 }

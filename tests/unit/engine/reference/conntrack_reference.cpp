@@ -410,7 +410,10 @@ struct Conntrack::Impl {
   }
 
   static bool from_initiator(const Connection& c, const FlowKey& k) {
-    if (c.src == c.dst && c.sport == c.dport)
+    // Both sockets the same: an ICMP query (whose dport is 0, the identifier being
+    // sport) tells by its type. Fixed in both tables on 2026-11-24: an echo
+    // to itself with a non-zero identifier counted its replies as requests.
+    if (c.src == c.dst && (is_icmp(c.proto) || c.sport == c.dport))
       return is_icmp(c.proto) ? icmp_query(c.proto, k.icmp_type).is_request : true;
     return k.src == c.src && k.sport == c.sport;
   }
