@@ -13,6 +13,7 @@
 //   PM_BENCH_KEEP         1 keeps the mixed capture (its path is printed)
 //   PM_BENCH_FILE         use this capture instead of generating one (kept)
 //   PM_BENCH_TABLE        connection table size for the replay run (default: the library's)
+//   PM_BENCH_READ_BUFFER  bytes per read for the replay run (default: the library's)
 // Results (and ratios) are printed at the end; see docs/performance.md.
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -258,6 +259,7 @@ void BM_Replay(benchmark::State& state) {
     Expected<EngineReport> rep = Error{};
     EngineOptions o;
     if (std::uint64_t t = env_u64("PM_BENCH_TABLE", 0)) o.conntrack.max_entries = t;
+    if (std::uint64_t b = env_u64("PM_BENCH_READ_BUFFER", 0)) o.capture.buffer_size = b;
     Timing s = timed([&] { rep = track_captures({g_mixed}, o, [&](const Connection&) { ++conns; }); });
     if (!rep) state.SkipWithError(rep.error().message.c_str());
     state.counters["connections"] = double(conns);
