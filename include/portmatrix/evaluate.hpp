@@ -33,6 +33,9 @@ struct Verdict {
   std::string row;    // the deciding rule's row, empty otherwise
 };
 
+// True when a is one of the host's addresses or a loopback address.
+bool is_host_address(const Policy& policy, const IpAddr& a);
+
 // The first packet of a connection from src to dst as the host sees it: the
 // direction comes from the host's addresses (both ends the host's, or loopback
 // addresses: loopback), the interface from the site's interface for the peer's

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "portmatrix/engine.hpp"
@@ -17,6 +18,24 @@ namespace portmatrix {
 // prefix; systems given as "any" name nothing), or for unknown addresses their
 // /24 (IPv4) or /64 (IPv6) network.
 std::string address_name(const Policy& p, const IpAddr& a);
+
+// address_name() with a memory, for naming many connections: captures repeat
+// the same addresses, and naming one walks the site's prefixes and formats a
+// network. Bounded: it forgets everything when it holds kMaxNames names.
+class AddressNames {
+ public:
+  static constexpr std::size_t kMaxNames = 1 << 16;
+  explicit AddressNames(const Policy& p) : policy_(&p) {}
+  // Valid until the next call.
+  const std::string& operator()(const IpAddr& a);
+
+ private:
+  struct Hash {
+    std::size_t operator()(const IpAddr& a) const;
+  };
+  const Policy* policy_;
+  std::unordered_map<IpAddr, std::string, Hash> names_;
+};
 
 enum class ReplayVerdict : std::uint8_t { allow, block, not_host };
 std::string_view to_string(ReplayVerdict v);
@@ -57,9 +76,15 @@ struct ReplayOptions {
 
 // Judges one connection (the initiator's first packet, connection state new).
 ReplayedConnection judge(const Policy& p, const Connection& c);
+ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& names);
 
 // Runs the captures through the engine and judges every connection.
 Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::string>& paths, const ReplayOptions& options);
+
+// replay's text table: the header line, and the line of one connection, appended
+// to out (formatting millions of lines goes through no format-string parser).
+std::string replay_text_header();
+void append_replay_text(std::string& out, const ReplayedConnection& r);
 
 // JSON of one connection and of the closing parts, as documented in docs/json.md.
 std::string replay_connection_json(const ReplayedConnection& r);

@@ -51,9 +51,10 @@ Expected<Matrix> learn_matrix(const Policy& p, const std::vector<std::string>& p
   std::map<std::string, std::set<std::string>> seen_addresses;  // system -> addresses (for descriptions)
   EngineOptions eo = options.engine;
   for (const auto& row : p.rows) eo.conntrack.service_ports.add(row.dport);
+  AddressNames name_of(p);
   auto sink = [&](const Connection& c) {
     const bool ports = c.proto == ipproto::tcp || c.proto == ipproto::udp;
-    std::string src = address_name(p, c.src), dst = address_name(p, c.dst);
+    std::string src = name_of(c.src), dst = name_of(c.dst);
     auto& addrs_src = seen_addresses[src];
     if (addrs_src.size() < 8) addrs_src.insert(c.src.to_string());
     auto& addrs_dst = seen_addresses[dst];

@@ -1,11 +1,15 @@
 #include "portmatrix/replay.hpp"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/hash.hpp"
 #include "portmatrix/evaluate.hpp"
 
 namespace portmatrix {
@@ -18,6 +22,18 @@ std::string address_name(const Policy& p, const IpAddr& a) {
   if (a.family == Family::ipv4) net.addr = IpAddr::v4(a.v4_value() & 0xffffff00u);
   else net.addr = IpAddr::v6(a.v6_value() & ~((u128(1) << 64) - 1));
   return net.to_string();
+}
+
+std::size_t AddressNames::Hash::operator()(const IpAddr& a) const {
+  std::uint64_t w[2];
+  std::memcpy(w, a.bytes.data(), sizeof w);
+  return mix64(w[0] ^ mix64(w[1] ^ static_cast<std::uint64_t>(a.family)));
+}
+
+const std::string& AddressNames::operator()(const IpAddr& a) {
+  if (auto it = names_.find(a); it != names_.end()) return it->second;
+  if (names_.size() >= kMaxNames) names_.clear();
+  return names_.emplace(a, address_name(*policy_, a)).first->second;
 }
 
 std::string_view to_string(ReplayVerdict v) {
@@ -47,10 +63,17 @@ std::string proto_name(std::uint8_t ipproto) {
 }  // namespace
 
 ReplayedConnection judge(const Policy& p, const Connection& c) {
+  AddressNames names(p);
+  return judge(p, c, names);
+}
+
+ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& names) {
   ReplayedConnection r;
   r.connection = &c;
-  r.src_system = address_name(p, c.src);
-  r.dst_system = address_name(p, c.dst);
+  r.src_system = names(c.src);
+  r.dst_system = names(c.dst);
+  // Neither end is the host: not-host, and nothing to evaluate.
+  if (!is_host_address(p, c.src) && !is_host_address(p, c.dst)) return r;
   auto proto = protocol_of(c.proto);
   const bool ports = proto && has_ports(*proto);
   auto pkt = host_packet(p, c.src, ports ? c.sport : 0, c.dst, ports ? c.dport : 0, proto.value_or(Protocol::tcp), c.icmp_type);
@@ -75,8 +98,9 @@ Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::s
   EngineOptions eo = options.engine;
   // The policy's destination ports tell servers from clients when a capture starts mid-connection.
   for (const auto& row : p.rows) eo.conntrack.service_ports.add(row.dport);
+  AddressNames names(p);
   auto sink = [&](const Connection& c) {
-    ReplayedConnection r = judge(p, c);
+    ReplayedConnection r = judge(p, c, names);
     auto& s = res.summary;
     ++s.connections;
     s.inferred += c.initiator == InitiatorSource::inferred;
@@ -114,31 +138,146 @@ Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::s
 
 std::string iso_time_ns(std::int64_t ns) {
   std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:06}Z", buf, (ns % 1'000'000'000) / 1000);
+  // Connections end close together in time: the calendar part is remembered
+  // for the last second asked about.
+  thread_local std::time_t last_t = 0;
+  thread_local std::string last_text;
+  if (last_text.empty() || t != last_t) {
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    last_text.assign(buf, n);
+    last_t = t;
+  }
+  std::int64_t us = (ns % 1'000'000'000) / 1000;
+  if (us < 0) return fmt::format("{}.{:06}Z", last_text, us);
+  std::string out;
+  out.reserve(last_text.size() + 8);
+  out += last_text;
+  char frac[8] = {'.', '0', '0', '0', '0', '0', '0', 'Z'};
+  for (int i = 6; i >= 1 && us > 0; --i, us /= 10) frac[i] = static_cast<char>('0' + us % 10);
+  out.append(frac, sizeof frac);
+  return out;
 }
 
+namespace {
+
+// The columns of replay's text table: width, right-aligned, and the spaces after.
+struct TextColumn {
+  std::size_t width;
+  bool right;
+  const char* gap;
+};
+constexpr std::array<TextColumn, 11> kTextColumns{{{6, false, " "},
+                                                   {39, false, " "},
+                                                   {5, true, "  "},
+                                                   {39, false, " "},
+                                                   {5, true, "  "},
+                                                   {8, false, " "},
+                                                   {8, false, " "},
+                                                   {16, false, " "},
+                                                   {8, true, " "},
+                                                   {10, true, "  "},
+                                                   {0, false, "\n"}}};
+
+void append_text_row(std::string& out, const std::array<std::string_view, kTextColumns.size()>& cells) {
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const TextColumn& col = kTextColumns[i];
+    std::size_t pad = cells[i].size() < col.width ? col.width - cells[i].size() : 0;
+    if (col.right) out.append(pad, ' ');
+    out += cells[i];
+    if (!col.right) out.append(pad, ' ');
+    out += col.gap;
+  }
+}
+
+// Decimal digits of v in buf (at least 20 bytes), as a view.
+std::string_view decimal(char* buf, std::uint64_t v) {
+  auto r = std::to_chars(buf, buf + 20, v);
+  return {buf, static_cast<std::size_t>(r.ptr - buf)};
+}
+
+std::string_view text_proto(std::uint8_t p) {
+  switch (p) {
+    case ipproto::tcp: return "tcp";
+    case ipproto::udp: return "udp";
+    case ipproto::icmp: return "icmp";
+    case ipproto::icmpv6: return "icmpv6";
+  }
+  return "ip";
+}
+
+}  // namespace
+
+std::string replay_text_header() {
+  std::string out;
+  append_text_row(out, {"PROTO", "SRC", "SPORT", "DST", "DPORT", "INIT", "VERDICT", "ROW", "PACKETS", "BYTES", "FIRST"});
+  return out;
+}
+
+void append_replay_text(std::string& out, const ReplayedConnection& r) {
+  const Connection& c = *r.connection;
+  char sport[20], dport[20], packets[20], bytes[20];
+  std::string src = c.src.to_string(), dst = c.dst.to_string(), first = iso_time_ns(c.first_ns);
+  append_text_row(out, {text_proto(c.proto), src, decimal(sport, c.sport), dst, decimal(dport, c.dport),
+                        to_string(c.initiator), to_string(r.verdict), r.row.empty() ? std::string_view("-") : r.row,
+                        decimal(packets, c.packets[0] + c.packets[1]), decimal(bytes, c.bytes[0] + c.bytes[1]), first});
+}
+
+namespace {
+
+// A JSON string: text of plain printable ASCII as it is, anything else escaped by nlohmann::json.
+void append_json_string(std::string& out, std::string_view s) {
+  bool plain = std::all_of(s.begin(), s.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\'; });
+  if (!plain) {
+    out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void append_json_field(std::string& out, std::string_view key, std::string_view text) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_json_string(out, text);
+}
+
+void append_json_field(std::string& out, std::string_view key, std::uint64_t v) {
+  char buf[20];
+  out += ",\"";
+  out += key;
+  out += "\":";
+  out += decimal(buf, v);
+}
+
+}  // namespace
+
+// Written field by field (nlohmann::json built an object per connection: a
+// third of a replay's time); the same text its dump() gave.
 std::string replay_connection_json(const ReplayedConnection& r) {
   const Connection& c = *r.connection;
-  nlohmann::ordered_json j;
-  j["proto"] = proto_name(c.proto);
-  j["src"] = c.src.to_string();
-  j["sport"] = c.sport;
-  j["dst"] = c.dst.to_string();
-  j["dport"] = c.dport;
-  j["initiator"] = std::string(to_string(c.initiator));
-  j["verdict"] = std::string(to_string(r.verdict));
-  j["row"] = r.row.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.row);
-  j["src_system"] = r.src_system;
-  j["dst_system"] = r.dst_system;
-  j["packets"] = c.packets[0] + c.packets[1];
-  j["bytes"] = c.bytes[0] + c.bytes[1];
-  j["first"] = iso_time_ns(c.first_ns);
-  j["last"] = iso_time_ns(c.last_ns);
-  return j.dump();
+  std::string out = "{\"proto\":";
+  append_json_string(out, proto_name(c.proto));
+  append_json_field(out, "src", c.src.to_string());
+  append_json_field(out, "sport", c.sport);
+  append_json_field(out, "dst", c.dst.to_string());
+  append_json_field(out, "dport", c.dport);
+  append_json_field(out, "initiator", to_string(c.initiator));
+  append_json_field(out, "verdict", to_string(r.verdict));
+  if (r.row.empty()) out += ",\"row\":null";
+  else append_json_field(out, "row", r.row);
+  append_json_field(out, "src_system", r.src_system);
+  append_json_field(out, "dst_system", r.dst_system);
+  append_json_field(out, "packets", c.packets[0] + c.packets[1]);
+  append_json_field(out, "bytes", c.bytes[0] + c.bytes[1]);
+  append_json_field(out, "first", iso_time_ns(c.first_ns));
+  append_json_field(out, "last", iso_time_ns(c.last_ns));
+  out += '}';
+  return out;
 }
 
 std::string replay_summary_json(const ReplayResult& r) {

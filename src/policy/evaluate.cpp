@@ -94,11 +94,15 @@ const SystemBinding* Policy::system_of(const IpAddr& a) const {
 
 namespace portmatrix {
 
+bool is_host_address(const Policy& policy, const IpAddr& a) {
+  return a.is_loopback() || policy.host_addresses.contains(a);
+}
+
 Expected<Packet> host_packet(const Policy& policy, const IpAddr& src, std::uint16_t sport, const IpAddr& dst,
                              std::uint16_t dport, Protocol protocol, std::uint8_t icmp_type) {
   if (src.family != dst.family) return Error{Error::Kind::input, "source and destination are of different address families"};
-  const bool src_host = src.is_loopback() || policy.host_addresses.contains(src);
-  const bool dst_host = dst.is_loopback() || policy.host_addresses.contains(dst);
+  const bool src_host = is_host_address(policy, src);
+  const bool dst_host = is_host_address(policy, dst);
   Packet p;
   p.src = src;
   p.dst = dst;

@@ -48,24 +48,24 @@ int run_replay(const ReplayCliOptions& o) {
   ro.engine.conntrack.max_entries = o.table;
   ro.progress = progress_bar();
   bool first = true;
-  if (json) std::cout << "{\"connections\":[";
-  else
-    std::cout << fmt::format("{:<6} {:<39} {:>5}  {:<39} {:>5}  {:<8} {:<8} {:<16} {:>8} {:>10}  {}\n", "PROTO", "SRC", "SPORT",
-                             "DST", "DPORT", "INIT", "VERDICT", "ROW", "PACKETS", "BYTES", "FIRST");
+  // Lines gather in a buffer written out in large pieces: a capture can hold millions of connections.
+  std::string out = json ? "{\"connections\":[" : portmatrix::replay_text_header();
+  auto flush = [&] {
+    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+    out.clear();
+  };
   ro.on_connection = [&](const portmatrix::ReplayedConnection& r) {
-    const auto& c = *r.connection;
     if (json) {
-      std::cout << (first ? "\n" : ",\n") << portmatrix::replay_connection_json(r);
+      out += first ? "\n" : ",\n";
+      out += portmatrix::replay_connection_json(r);
       first = false;
-      return;
+    } else {
+      portmatrix::append_replay_text(out, r);
     }
-    std::cout << fmt::format("{:<6} {:<39} {:>5}  {:<39} {:>5}  {:<8} {:<8} {:<16} {:>8} {:>10}  {}\n",
-                             c.proto == 6 ? "tcp" : c.proto == 17 ? "udp" : c.proto == 1 ? "icmp" : c.proto == 58 ? "icmpv6" : "ip",
-                             c.src.to_string(), c.sport, c.dst.to_string(), c.dport, portmatrix::to_string(c.initiator),
-                             portmatrix::to_string(r.verdict), r.row.empty() ? "-" : r.row, c.packets[0] + c.packets[1],
-                             c.bytes[0] + c.bytes[1], portmatrix::iso_time_ns(c.first_ns));
+    if (out.size() >= (1u << 20)) flush();
   };
   auto res = portmatrix::replay_captures(lp->policy, o.captures, ro);
+  flush();
   if (!res) {
     if (json) std::cout << "]}\n";
     return report(res.error());

@@ -1,5 +1,10 @@
 #include "portmatrix/address.hpp"
 
+#include <arpa/inet.h>
+
+#include <random>
+#include <string>
+
 #include <gtest/gtest.h>
 
 using namespace portmatrix;
@@ -65,4 +70,48 @@ TEST(AddrSet, IntersectKeepsTheNarrowerPrefix) {
   b.add(*parse_prefix("203.0.113.0/24"));
   auto i = a.intersect(b);
   EXPECT_EQ(i.to_string(), "198.51.100.7");
+}
+
+// IpAddr::to_string formats without inet_ntop; it must give inet_ntop's text.
+TEST(Address, TextIsInetNtops) {
+  auto ntop = [](const IpAddr& a) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(a.family == Family::ipv4 ? AF_INET : AF_INET6, a.bytes.data(), buf, sizeof buf);
+    return std::string(buf);
+  };
+  std::mt19937_64 rng(7);
+  int checked = 0;
+  for (int n = 0; n < 200000; ++n) {
+    IpAddr a;
+    a.family = n % 3 == 0 ? Family::ipv4 : Family::ipv6;
+    for (auto& b : a.bytes) b = static_cast<std::uint8_t>(rng());
+    if (a.family == Family::ipv4) {
+      for (int i = 4; i < 16; ++i) a.bytes[i] = 0;
+      // Small numbers too: one and two digit bytes.
+      for (int i = 0; i < 4; ++i)
+        if (rng() % 3 == 0) a.bytes[i] = static_cast<std::uint8_t>(a.bytes[i] % (rng() % 2 ? 10 : 100));
+    } else {
+      // Zero words in runs of every length and place, small words, and the IPv4-compatible and -mapped forms.
+      for (int w = 0; w < 8; ++w) {
+        auto r = rng() % 4;
+        if (r == 0) a.bytes[2 * w] = a.bytes[2 * w + 1] = 0;
+        if (r == 1) a.bytes[2 * w] = 0;
+        if (r == 2 && rng() % 2) a.bytes[2 * w + 1] &= 0x0f, a.bytes[2 * w] = 0;
+      }
+      if (n % 7 == 0) {
+        for (int i = 0; i < 10; ++i) a.bytes[i] = 0;
+        a.bytes[10] = a.bytes[11] = n % 14 == 0 ? 0xff : 0;
+      }
+    }
+    ASSERT_EQ(a.to_string(), ntop(a)) << "address " << n;
+    ++checked;
+  }
+  for (const char* s : {"::", "::1", "1::", "::ffff:192.0.2.1", "::192.0.2.1", "::ffff:0:0", "1:0:0:1:0:0:0:1",
+                        "1:0:0:1:0:0:1:1", "0:0:1::", "2001:db8::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                        "0.0.0.0", "255.255.255.255", "10.0.0.1"}) {
+    auto a = parse_ip(s);
+    ASSERT_TRUE(a) << s;
+    EXPECT_EQ(a->to_string(), ntop(*a)) << s;
+  }
+  EXPECT_EQ(checked, 200000);
 }
