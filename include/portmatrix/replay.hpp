@@ -5,7 +5,6 @@
 #include <functional>
 #include <map>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "portmatrix/engine.hpp"
@@ -21,20 +20,23 @@ std::string address_name(const Policy& p, const IpAddr& a);
 
 // address_name() with a memory, for naming many connections: captures repeat
 // the same addresses, and naming one walks the site's prefixes and formats a
-// network. Bounded: it forgets everything when it holds kMaxNames names.
+// network. Direct-mapped: kSlots names at most, a new address taking the slot
+// of an old one with the same hash.
 class AddressNames {
  public:
-  static constexpr std::size_t kMaxNames = 1 << 16;
-  explicit AddressNames(const Policy& p) : policy_(&p) {}
+  static constexpr std::size_t kSlots = 1 << 14;
+  explicit AddressNames(const Policy& p) : policy_(&p), slots_(kSlots) {}
   // Valid until the next call.
   const std::string& operator()(const IpAddr& a);
 
  private:
-  struct Hash {
-    std::size_t operator()(const IpAddr& a) const;
+  struct Slot {
+    bool used = false;
+    IpAddr addr;
+    std::string name;
   };
   const Policy* policy_;
-  std::unordered_map<IpAddr, std::string, Hash> names_;
+  std::vector<Slot> slots_;
 };
 
 enum class ReplayVerdict : std::uint8_t { allow, block, not_host };

@@ -24,16 +24,17 @@ std::string address_name(const Policy& p, const IpAddr& a) {
   return net.to_string();
 }
 
-std::size_t AddressNames::Hash::operator()(const IpAddr& a) const {
+const std::string& AddressNames::operator()(const IpAddr& a) {
   std::uint64_t w[2];
   std::memcpy(w, a.bytes.data(), sizeof w);
-  return mix64(w[0] ^ mix64(w[1] ^ static_cast<std::uint64_t>(a.family)));
-}
-
-const std::string& AddressNames::operator()(const IpAddr& a) {
-  if (auto it = names_.find(a); it != names_.end()) return it->second;
-  if (names_.size() >= kMaxNames) names_.clear();
-  return names_.emplace(a, address_name(*policy_, a)).first->second;
+  std::uint64_t h = mix64(w[0] ^ mix64(w[1] ^ static_cast<std::uint64_t>(a.family)));
+  Slot& s = slots_[h & (kSlots - 1)];
+  if (!s.used || !(s.addr == a)) {
+    s.used = true;
+    s.addr = a;
+    s.name = address_name(*policy_, a);
+  }
+  return s.name;
 }
 
 std::string_view to_string(ReplayVerdict v) {
@@ -167,7 +168,7 @@ namespace {
 struct TextColumn {
   std::size_t width;
   bool right;
-  const char* gap;
+  std::string_view gap;
 };
 constexpr std::array<TextColumn, 11> kTextColumns{{{6, false, " "},
                                                    {39, false, " "},
@@ -240,17 +241,17 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_json_field(std::string& out, std::string_view key, std::string_view text) {
-  out += ",\"";
+  out += std::string_view(",\"");
   out += key;
-  out += "\":";
+  out += std::string_view("\":");
   append_json_string(out, text);
 }
 
 void append_json_field(std::string& out, std::string_view key, std::uint64_t v) {
   char buf[20];
-  out += ",\"";
+  out += std::string_view(",\"");
   out += key;
-  out += "\":";
+  out += std::string_view("\":");
   out += decimal(buf, v);
 }
 
@@ -260,7 +261,9 @@ void append_json_field(std::string& out, std::string_view key, std::uint64_t v) 
 // third of a replay's time); the same text its dump() gave.
 std::string replay_connection_json(const ReplayedConnection& r) {
   const Connection& c = *r.connection;
-  std::string out = "{\"proto\":";
+  std::string out;
+  out.reserve(384);
+  out += std::string_view("{\"proto\":");
   append_json_string(out, proto_name(c.proto));
   append_json_field(out, "src", c.src.to_string());
   append_json_field(out, "sport", c.sport);
@@ -268,7 +271,7 @@ std::string replay_connection_json(const ReplayedConnection& r) {
   append_json_field(out, "dport", c.dport);
   append_json_field(out, "initiator", to_string(c.initiator));
   append_json_field(out, "verdict", to_string(r.verdict));
-  if (r.row.empty()) out += ",\"row\":null";
+  if (r.row.empty()) out += std::string_view(",\"row\":null");
   else append_json_field(out, "row", r.row);
   append_json_field(out, "src_system", r.src_system);
   append_json_field(out, "dst_system", r.dst_system);

@@ -137,11 +137,12 @@ TEST(ReplayOutput, RememberedNamesAreAddressNames) {
   for (int i = 0; i < 200; ++i) addrs.push_back(IpAddr::v6((u128(0x20010db8) << 96) | rng()));
   addrs.push_back(ip("127.0.0.1"));
   addrs.push_back(ip("::1"));
-  // Twice, so the second round is answered from memory.
+  // Twice, so the second round is answered from memory; then a round in reverse.
   for (int round = 0; round < 2; ++round)
     for (const auto& a : addrs) ASSERT_EQ(names(a), address_name(p, a)) << a.to_string();
+  for (auto it = addrs.rbegin(); it != addrs.rend(); ++it) ASSERT_EQ(names(*it), address_name(p, *it));
   // More distinct addresses than it keeps: it forgets and stays right.
-  for (std::uint32_t i = 0; i < AddressNames::kMaxNames + 100; ++i) {
+  for (std::uint32_t i = 0; i < 4 * AddressNames::kSlots; ++i) {
     IpAddr a = IpAddr::v4(0x0a000000u + i);
     ASSERT_EQ(names(a), address_name(p, a));
   }
