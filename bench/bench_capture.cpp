@@ -1,4 +1,5 @@
-// Capture processing: replay-style work (read + decode + conntrack) over a large
+// Capture processing: replay-style work (read + decode + conntrack; and the
+// whole replay command: judging and printing every connection) over a large
 // capture of small mixed packets, next to the I/O floor (a read-only loop over the
 // same file) and to `tcpdump -r` and `tshark -r`, all in the same run. Also checks
 // that a capture of 10 million distinct connections runs in memory bounded by the
@@ -35,6 +36,8 @@
 #include "portmatrix/conntrack.hpp"
 #include "portmatrix/decode.hpp"
 #include "portmatrix/engine.hpp"
+#include "portmatrix/replay.hpp"
+#include "portmatrix/site.hpp"
 
 using namespace portmatrix;
 namespace pk = pmtest::pkt;
@@ -267,6 +270,36 @@ void BM_Replay(benchmark::State& state) {
   }
 }
 
+// What `portmatrix replay` does: BM_Replay's work, plus judging every connection
+// by the bundled CMS R20 policy and writing its line of the text table (to
+// /dev/null, as the peers' output goes).
+void BM_ReplayCommand(benchmark::State& state) {
+  auto lp = load_policy("cms-r20", "cms-site");
+  if (!lp) {
+    state.SkipWithError("the bundled matrix does not load");
+    return;
+  }
+  int null_fd = ::open("/dev/null", O_WRONLY);
+  for (auto _ : state) {
+    Expected<ReplayResult> rep = Error{};
+    ReplayOptions o;
+    std::string out = replay_text_header();
+    o.on_connection = [&](const ReplayedConnection& r) {
+      append_replay_text(out, r);
+      if (out.size() >= (1u << 20)) {
+        if (::write(null_fd, out.data(), out.size()) < 0) std::abort();
+        out.clear();
+      }
+    };
+    Timing s = timed([&] { rep = replay_captures(lp.value->policy, {g_mixed}, o); });
+    if (!rep) state.SkipWithError(rep.error().message.c_str());
+    state.counters["connections"] = double(rep->summary.connections);
+    record(state, "replay command (text to /dev/null)", s, rep->engine.captures[0].stats.file_bytes,
+           rep->engine.decoder.packets);
+  }
+  ::close(null_fd);
+}
+
 void run_peer(benchmark::State& state, const std::string& name, const std::string& cmd) {
   for (auto _ : state) {
     int rc = 0;
@@ -361,6 +394,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("capture/reader_only", BM_ReaderOnly)->UseManualTime()->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("capture/read_only_loop", BM_ReadOnlyLoop)->UseManualTime()->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("capture/replay", BM_Replay)->UseManualTime()->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("capture/replay_command", BM_ReplayCommand)->UseManualTime()->Iterations(1)->Repetitions(3)->Unit(benchmark::kMillisecond);
   if (peers) {
     benchmark::RegisterBenchmark("capture/tcpdump_r", BM_TcpdumpR)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark("capture/tshark_r", BM_TsharkR)->UseManualTime()->Iterations(1)->Unit(benchmark::kMillisecond);
