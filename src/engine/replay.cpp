@@ -61,18 +61,13 @@ std::string proto_name(std::uint8_t ipproto) {
   if (auto p = protocol_of(ipproto)) return std::string(to_string(*p));
   return fmt::format("ip-{}", ipproto);
 }
-}  // namespace
 
-ReplayedConnection judge(const Policy& p, const Connection& c) {
-  AddressNames names(p);
-  return judge(p, c, names);
-}
-
-ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& names) {
+// judge() with the names of both ends already known.
+ReplayedConnection judge_named(const Policy& p, const Connection& c, std::string src_system, std::string dst_system) {
   ReplayedConnection r;
   r.connection = &c;
-  r.src_system = names(c.src);
-  r.dst_system = names(c.dst);
+  r.src_system = std::move(src_system);
+  r.dst_system = std::move(dst_system);
   // Neither end is the host: not-host, and nothing to evaluate.
   if (!is_host_address(p, c.src) && !is_host_address(p, c.dst)) return r;
   auto proto = protocol_of(c.proto);
@@ -91,6 +86,16 @@ ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& nam
   r.row = v.row;
   r.stage = std::string(to_string(v.stage));
   return r;
+}
+
+}  // namespace
+
+ReplayedConnection judge(const Policy& p, const Connection& c) {
+  return judge_named(p, c, address_name(p, c.src), address_name(p, c.dst));
+}
+
+ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& names) {
+  return judge_named(p, c, names(c.src), names(c.dst));
 }
 
 Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::string>& paths, const ReplayOptions& options) {
