@@ -63,6 +63,7 @@ struct FlowKey {
   IpAddr src, dst;
   std::uint16_t sport = 0, dport = 0;  // tcp/udp ports; for ICMP queries sport = identifier
   std::uint8_t icmp_type = 0;          // icmp/icmpv6 only
+  friend bool operator==(const FlowKey&, const FlowKey&) = default;
 };
 
 // The decoded view of one frame. Fields past `layer` are meaningful only when
@@ -85,6 +86,7 @@ struct DecodedPacket {
 
   // True when the packet can be attributed to a connection (ports known or not needed).
   bool has_flow() const { return layer == Layer::transport || (layer == Layer::network && anomaly == DecodeAnomaly::none); }
+  friend bool operator==(const DecodedPacket&, const DecodedPacket&) = default;
 };
 
 struct DecoderOptions {

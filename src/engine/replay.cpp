@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstring>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -25,10 +24,7 @@ std::string address_name(const Policy& p, const IpAddr& a) {
 }
 
 const std::string& AddressNames::operator()(const IpAddr& a) {
-  std::uint64_t w[2];
-  std::memcpy(w, a.bytes.data(), sizeof w);
-  std::uint64_t h = mix64(w[0] ^ mix64(w[1] ^ static_cast<std::uint64_t>(a.family)));
-  Slot& s = slots_[h & (kSlots - 1)];
+  Slot& s = slots_[hash_addr(static_cast<std::uint64_t>(a.family), a) & (kSlots - 1)];
   if (!s.used || !(s.addr == a)) {
     s.used = true;
     s.addr = a;
@@ -204,13 +200,9 @@ std::string_view decimal(char* buf, std::uint64_t v) {
   return {buf, static_cast<std::size_t>(r.ptr - buf)};
 }
 
+// The text table's protocol column: proto_name() without the number of other protocols.
 std::string_view text_proto(std::uint8_t p) {
-  switch (p) {
-    case ipproto::tcp: return "tcp";
-    case ipproto::udp: return "udp";
-    case ipproto::icmp: return "icmp";
-    case ipproto::icmpv6: return "icmpv6";
-  }
+  if (auto known = protocol_of(p)) return to_string(*known);
   return "ip";
 }
 
@@ -245,18 +237,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void append_json_field(std::string& out, std::string_view key, std::string_view text) {
+// The separator and key of a field after the first.
+void append_json_key(std::string& out, std::string_view key) {
   out += std::string_view(",\"");
   out += key;
   out += std::string_view("\":");
+}
+
+void append_json_field(std::string& out, std::string_view key, std::string_view text) {
+  append_json_key(out, key);
   append_json_string(out, text);
 }
 
 void append_json_field(std::string& out, std::string_view key, std::uint64_t v) {
   char buf[20];
-  out += std::string_view(",\"");
-  out += key;
-  out += std::string_view("\":");
+  append_json_key(out, key);
   out += decimal(buf, v);
 }
 
@@ -276,8 +271,12 @@ std::string replay_connection_json(const ReplayedConnection& r) {
   append_json_field(out, "dport", c.dport);
   append_json_field(out, "initiator", to_string(c.initiator));
   append_json_field(out, "verdict", to_string(r.verdict));
-  if (r.row.empty()) out += std::string_view(",\"row\":null");
-  else append_json_field(out, "row", r.row);
+  if (r.row.empty()) {
+    append_json_key(out, "row");
+    out += std::string_view("null");
+  } else {
+    append_json_field(out, "row", r.row);
+  }
   append_json_field(out, "src_system", r.src_system);
   append_json_field(out, "dst_system", r.dst_system);
   append_json_field(out, "packets", c.packets[0] + c.packets[1]);

@@ -374,6 +374,8 @@ void expect_same(const DecodedPacket& a, const DecodedPacket& b, const std::stri
   EXPECT_EQ(a.icmp_code, b.icmp_code) << what;
   EXPECT_EQ(a.icmp_error, b.icmp_error) << what;
   expect_same_key(a.quoted, b.quoted, what);
+  // Fields added later are compared too.
+  EXPECT_TRUE(a == b) << what;
 }
 
 struct Sample {
