@@ -38,11 +38,20 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
   _exit(127);
 }
 
-int wait_exit(pid_t pid) {
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+int wait_exit(pid_t pid) { return cleanup::wait_and_reap(pid); }
+
+// fork() with the child registered for cleanup before the cleanup signals can
+// run on this thread again; -1 with errno set, or EINTR once the process is
+// being torn down by a signal.
+pid_t fork_registered() {
+  cleanup::SpawnGate gate;
+  if (!gate.open()) {
+    errno = EINTR;
+    return -1;
+  }
+  pid_t pid = ::fork();
+  if (pid > 0) cleanup::add_pid(pid);
+  return pid;
 }
 
 }  // namespace
@@ -53,8 +62,12 @@ Expected<RunResult> run_command(const std::vector<std::string>& argv, const RunO
   if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
     return Error{Error::Kind::io, fmt::format("pipe: {}", std::strerror(errno))};
   auto args = c_argv(argv);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error{Error::Kind::io, fmt::format("fork: {}", std::strerror(errno))};
+  pid_t pid = fork_registered();
+  if (pid < 0) {
+    int e = errno;
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) ::close(fd);
+    return Error{Error::Kind::io, fmt::format("fork: {}", std::strerror(e))};
+  }
   if (pid == 0) {
     ::dup2(in[0], 0);
     ::dup2(out[1], 1);
@@ -135,8 +148,12 @@ Expected<Child> Child::spawn(const std::vector<std::string>& argv, int netns_fd,
   int nul = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (o < 0 || e < 0 || nul < 0) return Error{Error::Kind::io, fmt::format("spawn {}: cannot open output", argv[0])};
   auto args = c_argv(argv);
-  pid_t pid = ::fork();
-  if (pid < 0) return Error{Error::Kind::io, fmt::format("fork: {}", std::strerror(errno))};
+  pid_t pid = fork_registered();
+  if (pid < 0) {
+    int err = errno;
+    for (int fd : {o, e, nul}) ::close(fd);
+    return Error{Error::Kind::io, fmt::format("fork: {}", std::strerror(err))};
+  }
   if (pid == 0) {
     ::dup2(nul, 0);
     ::dup2(o, 1);
@@ -146,7 +163,6 @@ Expected<Child> Child::spawn(const std::vector<std::string>& argv, int netns_fd,
   ::close(o);
   ::close(e);
   ::close(nul);
-  cleanup::add_pid(pid);
   Child c;
   c.pid_ = pid;
   return c;
@@ -154,15 +170,11 @@ Expected<Child> Child::spawn(const std::vector<std::string>& argv, int netns_fd,
 
 bool Child::running() {
   if (pid_ < 0) return false;
-  int st = 0;
-  pid_t r = ::waitpid(pid_, &st, WNOHANG);
-  if (r == pid_) {
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    cleanup::remove_pid(pid_);
-    pid_ = -1;
-    return false;
-  }
-  return true;
+  int st = cleanup::try_reap(pid_);
+  if (st == -2) return true;
+  status_ = st;
+  pid_ = -1;
+  return false;
 }
 
 int Child::stop(int sig, std::chrono::milliseconds grace) {
@@ -175,7 +187,6 @@ int Child::stop(int sig, std::chrono::milliseconds grace) {
   }
   ::kill(pid_, SIGKILL);
   status_ = wait_exit(pid_);
-  cleanup::remove_pid(pid_);
   pid_ = -1;
   return status_;
 }

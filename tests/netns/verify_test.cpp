@@ -128,15 +128,22 @@ TEST(Verify, CliExitCodesAndJson) {
   for (const auto& p : j["probes"]) EXPECT_NE(p["src"].get<std::string>().find('.'), std::string::npos);
 }
 
+// Interrupted at several moments: while namespaces are being made (a child
+// `ip netns add` half-way), while probes run on two workers, and later. The
+// handler must reap its children before it removes their namespaces, and no
+// worker may start another one once it has begun.
 TEST(Verify, InterruptedRunLeavesNothingBehind) {
   PM_REQUIRE_ROOT();
-  auto child = Child::spawn({PM_BINARY, "verify", "--block-timeout", "3000", "--parallel", "2"});
-  ASSERT_TRUE(child);
-  pid_t pid = child->pid();
-  // Wait until its namespaces exist, then interrupt it.
-  for (int i = 0; i < 200 && our_namespaces(pid).size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_GE(our_namespaces(pid).size(), 2u) << "verify did not start";
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  child->stop(SIGINT, std::chrono::milliseconds(5000));
-  EXPECT_TRUE(our_namespaces(pid).empty());
+  for (int delay_ms : {0, 3, 6, 10, 15, 20, 25, 30, 40, 60, 90, 160, 300, 600}) {
+    SCOPED_TRACE(::testing::Message() << "interrupted " << delay_ms << " ms after its first namespace");
+    auto child = Child::spawn({PM_BINARY, "verify", "--block-timeout", "3000", "--parallel", "2"});
+    ASSERT_TRUE(child);
+    pid_t pid = child->pid();
+    for (int i = 0; i < 2000 && our_namespaces(pid).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_FALSE(our_namespaces(pid).empty()) << "verify did not start";
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    int status = child->stop(SIGINT, std::chrono::milliseconds(5000));
+    EXPECT_EQ(status, -1) << "verify should end by the signal";
+    EXPECT_EQ(our_namespaces(pid), std::vector<std::string>{});
+  }
 }
