@@ -48,14 +48,16 @@ void add_pid(pid_t pid) {
   }
 }
 
+namespace {
 // True when this call unregistered `pid`.
-static bool take_pid(pid_t pid) {
+bool take_pid(pid_t pid) {
   for (auto& p : g_pids) {
     pid_t v = pid;
     if (p.compare_exchange_strong(v, 0)) return true;
   }
   return false;
 }
+}  // namespace
 
 void remove_pid(pid_t pid) { take_pid(pid); }
 

@@ -30,6 +30,13 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
 [[noreturn]] void exec_child(const std::vector<char*>& argv, int netns_fd) {
   // Leave the parent's process group so a terminal's Ctrl-C reaches us only through the parent.
   ::setpgid(0, 0);
+  // The parent's cleanup handler must never run in the child (it would act on
+  // the parent's records); exec would reset it anyway, this covers the gap.
+  // Ignored signals stay ignored, as exec keeps them.
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) {
+    struct sigaction old {};
+    if (::sigaction(s, nullptr, &old) == 0 && old.sa_handler != SIG_IGN) ::signal(s, SIG_DFL);
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
