@@ -16,9 +16,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -269,14 +267,7 @@ TEST(CaptureNetns, TcpdumpRecordingOfRealTraffic) {
   ASSERT_GT(dump, 0);
   // tcpdump says "listening on" once the capture is open. Immediate mode hands every
   // packet over at once, so none is still in the kernel ring when tcpdump is stopped.
-  bool listening = false;
-  for (int i = 0; i < 100 && !listening; ++i) {
-    std::ifstream in(log);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    listening = ss.str().find("listening on") != std::string::npos;
-    if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const bool listening = pmtest::wait_for_text(log, "listening on", std::chrono::seconds(5));
   ASSERT_TRUE(listening) << "tcpdump did not start";
 
   exchange(ns, [](int r) { return tcp_server("192.0.2.2", 8080, r); }, [] { return tcp_client("192.0.2.2", 8080); });

@@ -4,8 +4,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <map>
 #include <thread>
 
@@ -36,13 +34,7 @@ TEST(ReplayVerify, ReplayJudgesVerifysTrafficAsTheKernelDid) {
     if (!c) return c.error();
     tcpdump = std::move(*c);
     // tcpdump says "listening on" once its capture is open.
-    for (int i = 0; i < 200; ++i) {
-      std::ifstream in(log);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (ss.str().find("listening on") != std::string::npos) return std::nullopt;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    if (pmtest::wait_for_text(log, "listening on", std::chrono::seconds(10))) return std::nullopt;
     return Error{Error::Kind::kernel, "tcpdump did not start"};
   };
   auto rep = verify_policy(lp.value->policy, *find_backend("nftables"), vo);

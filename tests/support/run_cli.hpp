@@ -1,22 +1,14 @@
 // Runs the portmatrix binary with shell-quoted arguments (for tests that build
 // command lines as text), through the same runner as support/cli.hpp.
 #pragma once
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "support/cli.hpp"
+#include "support/testing.hpp"
 
 namespace pmtest {
 
 using CliResult = portmatrix::RunResult;
-
-inline std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Runs `PM_BINARY args` through /bin/sh (args are shell words, quoted by the caller).
 inline CliResult run_cli(const std::string& args, const std::string& stdin_path = "/dev/null") {

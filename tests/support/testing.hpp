@@ -2,9 +2,13 @@
 #pragma once
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -27,5 +31,23 @@ inline bool in_ci() {
 #define PM_REQUIRE_ROOT() PM_REQUIRE(::geteuid() == 0, "this test needs root (network namespaces, nftables)")
 
 inline std::string source_path(std::string_view rel) { return std::string(PM_SOURCE_DIR) + "/" + std::string(rel); }
+
+inline std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits until the file at `path` contains `needle` (a child's log saying it is
+// ready, say); false if it does not within `limit`.
+inline bool wait_for_text(const std::string& path, std::string_view needle, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (read_all(path).find(needle) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
 
 }  // namespace pmtest

@@ -9,25 +9,14 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "portmatrix/process.hpp"
+#include "support/testing.hpp"
 
 using namespace portmatrix;
-
-namespace {
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::string s;
-  std::getline(in, s);
-  return s;
-}
-
-}  // namespace
 
 TEST(Cleanup, NothingStartsOnceCleanupBegan) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -66,7 +55,7 @@ TEST(Cleanup, ASignalEndsEveryChildBeforeTheProcessEnds) {
         std::_Exit(12);
       },
       ::testing::KilledBySignal(SIGTERM), "");
-  const std::string text = read_all(pidfile);
+  const std::string text = pmtest::read_all(pidfile);
   ASSERT_FALSE(text.empty()) << "the command did not start";
   const pid_t pid = static_cast<pid_t>(std::stol(text));
   // Killed and reaped by the handler: not even a zombie is left.
