@@ -16,8 +16,9 @@
 
 namespace portmatrix::cleanup {
 
+// A child is unregistered only by wait_and_reap()/try_reap(), never apart from
+// reaping it.
 void add_pid(pid_t pid);
-void remove_pid(pid_t pid);
 void add_netns(std::string_view name);
 void remove_netns(std::string_view name);
 // Kills and reaps registered children, then removes registered namespaces
@@ -47,7 +48,7 @@ class SpawnGate {
 // stays registered only while it cannot have been reused. Returns the exit
 // status (-1 when killed by a signal or on error).
 int wait_and_reap(pid_t pid);
-// The same without blocking: nullopt-like -2 while the child still runs.
+// The same without blocking: -2 while the child still runs.
 int try_reap(pid_t pid);
 
 }  // namespace portmatrix::cleanup

@@ -59,8 +59,6 @@ bool take_pid(pid_t pid) {
 }
 }  // namespace
 
-void remove_pid(pid_t pid) { take_pid(pid); }
-
 void add_netns(std::string_view name) {
   if (name.size() >= kName) return;
   for (int i = 0; i < kMax; ++i) {

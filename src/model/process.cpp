@@ -45,8 +45,6 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
   _exit(127);
 }
 
-int wait_exit(pid_t pid) { return cleanup::wait_and_reap(pid); }
-
 // fork() with the child registered for cleanup before the cleanup signals can
 // run on this thread again; -1 with errno set, or EINTR once the process is
 // being torn down by a signal.
@@ -128,7 +126,7 @@ Expected<RunResult> run_command(const std::vector<std::string>& argv, const RunO
   }
   for (int fd : {out[0], err[0], in[1]})
     if (fd >= 0) ::close(fd);
-  res.exit_code = wait_exit(pid);
+  res.exit_code = cleanup::wait_and_reap(pid);
   if (res.timed_out) res.exit_code = -1;
   return res;
 }
@@ -193,7 +191,7 @@ int Child::stop(int sig, std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ::kill(pid_, SIGKILL);
-  status_ = wait_exit(pid_);
+  status_ = cleanup::wait_and_reap(pid_);
   pid_ = -1;
   return status_;
 }
