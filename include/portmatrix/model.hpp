@@ -48,7 +48,8 @@ std::optional<FirewallAction> parse_firewall_action(std::string_view s);
 struct System {
   std::string name;
   std::string description;
-  friend bool operator==(const System&, const System&) = default;
+  SourceLoc origin;  // where it was read from (not compared)
+  friend bool operator==(const System& a, const System& b) { return a.name == b.name && a.description == b.description; }
 };
 
 // An application component of the product, with the host interfaces it uses.
@@ -83,7 +84,8 @@ struct Flow {
 struct Note {
   int id = 0;
   std::string text;
-  friend bool operator==(const Note&, const Note&) = default;
+  SourceLoc origin;  // where it was read from (not compared)
+  friend bool operator==(const Note& a, const Note& b) { return a.id == b.id && a.text == b.text; }
 };
 
 struct Matrix {

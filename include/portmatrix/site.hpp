@@ -43,6 +43,7 @@ struct Site {
   SourceLoc matrix_loc;
   std::string host;    // the system whose firewall this is
   SourceLoc host_loc;
+  SourceLoc systems_loc;  // the 'systems' key, or the start of the file when there is none
   PortRange ephemeral = kDefaultEphemeral;
   std::vector<SiteSystem> systems;
   std::vector<SiteInterface> interfaces;

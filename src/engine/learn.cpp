@@ -121,7 +121,7 @@ Expected<Matrix> learn_matrix(const Policy& p, const std::vector<std::string>& p
     std::string addrs;
     for (const auto& a : seen_addresses[n]) addrs += (addrs.empty() ? "" : ", ") + a;
     bool known = n == p.host || p.find_system(n);
-    m.systems.push_back({n, known ? fmt::format("Seen at {}.", addrs) : fmt::format("Not in the site; seen at {}.", addrs)});
+    m.systems.push_back({n, known ? fmt::format("Seen at {}.", addrs) : fmt::format("Not in the site; seen at {}.", addrs), {}});
   }
   return m;
 }

@@ -44,7 +44,7 @@ class MatrixReader {
     }
     Matrix m;
     if (auto v = root["name"]) m.name = r_.string(v, "name").value_or("");
-    if (auto v = root["title"]) m.title = r_.string(v, "title", true).value_or("");
+    if (auto v = root["title"]) m.title = r_.prose(v, "title").value_or("");
     if (auto v = root["systems"]) read_list(v, "systems", [&](const YAML::Node& n) { read_system(n, m); });
     if (auto v = root["components"]) read_list(v, "components", [&](const YAML::Node& n) { read_component(n, m); });
     if (auto v = root["flows"]) read_list(v, "flows", [&](const YAML::Node& n) { read_flow(n, m); });
@@ -66,8 +66,9 @@ class MatrixReader {
   void read_system(const YAML::Node& n, Matrix& m) {
     if (!r_.check_map(n, "system", kSystemKeys, {"name"})) return;
     System s;
+    s.origin = r_.loc(n);
     if (auto v = n["name"]) s.name = r_.string(v, "name").value_or("");
-    if (auto v = n["description"]) s.description = r_.string(v, "description", true).value_or("");
+    if (auto v = n["description"]) s.description = r_.prose(v, "description").value_or("");
     m.systems.push_back(std::move(s));
   }
 
@@ -76,15 +77,16 @@ class MatrixReader {
     Component c;
     if (auto v = n["name"]) c.name = r_.string(v, "name").value_or("");
     if (auto v = n["interfaces"]) c.interfaces = r_.string_list(v, "interfaces").value_or(std::vector<std::string>{});
-    if (auto v = n["description"]) c.description = r_.string(v, "description", true).value_or("");
+    if (auto v = n["description"]) c.description = r_.prose(v, "description").value_or("");
     m.components.push_back(std::move(c));
   }
 
   void read_note(const YAML::Node& n, Matrix& m) {
     if (!r_.check_map(n, "note", kNoteKeys, {"id", "text"})) return;
     Note note;
+    note.origin = r_.loc(n);
     if (auto v = n["id"]) note.id = static_cast<int>(r_.integer(v, "id").value_or(0));
-    if (auto v = n["text"]) note.text = r_.string(v, "text", true).value_or("");
+    if (auto v = n["text"]) note.text = r_.prose(v, "text").value_or("");
     m.notes.push_back(std::move(note));
   }
 
@@ -178,7 +180,7 @@ class MatrixReader {
         }
       }
     }
-    if (auto v = n["application"]) f.application = r_.string(v, "application", true).value_or("");
+    if (auto v = n["application"]) f.application = r_.prose(v, "application").value_or("");
     if (auto v = n["optional"]) f.optional = r_.boolean(v, "optional").value_or(false);
     if (auto v = n["state"]) {
       auto s = r_.string(v, "state");
@@ -203,7 +205,7 @@ class MatrixReader {
         f.notes.erase(std::unique(f.notes.begin(), f.notes.end()), f.notes.end());
       }
     }
-    if (auto v = n["description"]) f.description = r_.string(v, "description", true).value_or("");
+    if (auto v = n["description"]) f.description = r_.prose(v, "description").value_or("");
     m.flows.push_back(std::move(f));
   }
 
@@ -251,8 +253,8 @@ void check_matrix(const Matrix& m, Diagnostics& diags) {
   static const std::regex id_re("[a-z0-9][a-z0-9._-]*");
   std::set<std::string, std::less<>> systems, ids;
   for (const auto& s : m.systems) {
-    if (s.name.empty()) diags.error({}, "a system has an empty name");
-    if (!systems.insert(s.name).second) diags.error({}, fmt::format("system '{}' is declared twice", s.name));
+    if (s.name.empty()) diags.error(s.origin, "a system has an empty name");
+    if (!systems.insert(s.name).second) diags.error(s.origin, fmt::format("system '{}' is declared twice", s.name));
   }
   for (const auto& f : m.flows) {
     if (!std::regex_match(f.id, id_re))
@@ -267,7 +269,7 @@ void check_matrix(const Matrix& m, Diagnostics& diags) {
   }
   std::set<int> notes;
   for (const auto& n : m.notes)
-    if (!notes.insert(n.id).second) diags.error({}, fmt::format("note {} is declared twice", n.id));
+    if (!notes.insert(n.id).second) diags.error(n.origin, fmt::format("note {} is declared twice", n.id));
 }
 
 std::string write_matrix_yaml(const Matrix& m) {
@@ -383,9 +385,14 @@ std::vector<std::string> bundled_matrix_names() {
 
 Parsed<Matrix> load_matrix(std::string_view name_or_path, const MatrixReadOptions& options) {
   std::string arg(name_or_path);
-  if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
+  // A name without '/' that a bundled matrix has is that matrix, even when the
+  // current directory has a file of that name (write ./NAME for the file): what
+  // a command reads must not depend on the directory it runs in.
+  if (arg.find('/') == std::string::npos) {
     auto text = bundled::find("matrices", arg);
     if (!text.empty()) return read_matrix_yaml(text, fmt::format("{} (bundled)", arg), options);
+  }
+  if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
     Parsed<Matrix> out;
     std::string names;
     for (const auto& n : bundled_matrix_names()) names += (names.empty() ? "" : ", ") + n;

@@ -1,19 +1,85 @@
 #include "io/yaml_util.hpp"
 
 #include <charconv>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include "portmatrix/text.hpp"
 
 namespace portmatrix::yamlio {
 
 std::optional<YAML::Node> Reader::load(std::string_view text) {
+  YAML::Node doc;
   try {
-    return YAML::Load(std::string(text));
+    doc = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     SourceLoc l{file_, e.mark.line >= 0 ? e.mark.line + 1 : 0, e.mark.column >= 0 ? e.mark.column + 1 : 0};
     diags_.error(l, fmt::format("YAML syntax: {}", e.msg));
     return std::nullopt;
   }
+  if (!check_document(doc)) return std::nullopt;
+  return doc;
+}
+
+// Depth first with an explicit stack (nesting depth costs no native stack),
+// children pushed in reverse so that problems are reported in document order.
+bool Reader::check_document(const YAML::Node& root) {
+  struct Item {
+    YAML::Node node;
+    std::string key;  // the key it is the value of (or an item of), for messages
+  };
+  std::vector<Item> stack{{root, ""}};
+  std::size_t nodes = 0;
+  bool ok = true;
+  auto quoted = [](const std::string& key) { return key.empty() ? std::string("text") : fmt::format("'{}'", key); };
+  while (!stack.empty()) {
+    Item it = std::move(stack.back());
+    stack.pop_back();
+    if (++nodes > kMaxNodes) {
+      error(root, fmt::format("the document has more than {} nodes (counting every use of an alias)", kMaxNodes));
+      return false;
+    }
+    const YAML::Node& n = it.node;
+    if (n.IsScalar()) {
+      if (auto p = text::problem(n.Scalar(), text::Kind::prose)) {
+        error(n, fmt::format("{} {}", quoted(it.key), *p));
+        ok = false;
+      }
+    } else if (n.IsSequence()) {
+      std::vector<Item> items;
+      for (const auto& child : n) items.push_back({child, it.key});
+      for (auto i = items.rbegin(); i != items.rend(); ++i) stack.push_back(std::move(*i));
+    } else if (n.IsMap()) {
+      std::set<std::string, std::less<>> seen;
+      std::vector<Item> items;
+      for (const auto& kv : n) {
+        std::string key;
+        if (kv.first.IsScalar()) {
+          key = kv.first.Scalar();
+          if (auto p = text::problem(key, text::Kind::line)) {
+            error(kv.first, fmt::format("key {}", *p));
+            ok = false;
+            key.clear();
+          } else if (!seen.insert(key).second) {
+            error(kv.first, fmt::format("duplicate key '{}'", key));
+            ok = false;
+          }
+        } else {
+          items.push_back({kv.first, it.key});
+        }
+        items.push_back({kv.second, key});
+      }
+      for (auto i = items.rbegin(); i != items.rend(); ++i) stack.push_back(std::move(*i));
+    }
+  }
+  return ok;
+}
+
+bool Reader::one_line(const YAML::Node& n, std::string_view key) {
+  auto p = text::problem(n.Scalar(), text::Kind::line);
+  if (p) error(n, fmt::format("'{}' {}", key, *p));
+  return !p;
 }
 
 SourceLoc Reader::loc(const YAML::Node& n) const {
@@ -46,7 +112,7 @@ bool Reader::check_map(const YAML::Node& n, std::string_view what, const std::se
       continue;
     }
     const std::string& k = kv.first.Scalar();
-    if (!seen.insert(k).second) error(kv.first, fmt::format("{}: duplicate key '{}'", what, k));
+    seen.insert(k);
     if (!allowed.count(k)) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -58,13 +124,22 @@ bool Reader::check_map(const YAML::Node& n, std::string_view what, const std::se
   return true;
 }
 
-std::optional<std::string> Reader::string(const YAML::Node& n, std::string_view key, bool allow_null) {
-  if (allow_null && n.IsNull()) return std::string();
+std::optional<std::string> Reader::string(const YAML::Node& n, std::string_view key) {
   if (!n.IsScalar()) {
     error(n, fmt::format("'{}' must be a text value, found {}", key, display(n)));
     return std::nullopt;
   }
+  if (!one_line(n, key)) return std::nullopt;
   return n.Scalar();
+}
+
+std::optional<std::string> Reader::prose(const YAML::Node& n, std::string_view key) {
+  if (n.IsNull()) return std::string();
+  if (!n.IsScalar()) {
+    error(n, fmt::format("'{}' must be a text value, found {}", key, display(n)));
+    return std::nullopt;
+  }
+  return n.Scalar();  // load() has checked it is text
 }
 
 std::optional<bool> Reader::boolean(const YAML::Node& n, std::string_view key) {
@@ -98,6 +173,10 @@ std::optional<std::vector<std::string>> Reader::string_list(const YAML::Node& n,
   for (const auto& item : n) {
     if (!item.IsScalar()) {
       error(item, fmt::format("'{}' items must be text values, found {}", key, display(item)));
+      ok = false;
+      continue;
+    }
+    if (!one_line(item, key)) {
       ok = false;
       continue;
     }

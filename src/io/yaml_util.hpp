@@ -17,8 +17,13 @@ class Reader {
  public:
   Reader(std::string_view file, Diagnostics& diags) : file_(file), diags_(diags) {}
 
-  // Parses text into a document, reporting syntax errors. Returns a null node on failure.
+  // Parses text into a document, reporting syntax errors. Then checks the whole
+  // document: every text is UTF-8 without control or invisible characters
+  // (text::problem), no mapping repeats a key, and it has at most kMaxNodes
+  // nodes counting each use of an alias (so an alias bomb is refused, not
+  // expanded). Returns nullopt, having reported every problem, on failure.
   std::optional<YAML::Node> load(std::string_view text);
+  static constexpr std::size_t kMaxNodes = 1'000'000;
 
   SourceLoc loc(const YAML::Node& n) const;
   void error(const YAML::Node& n, std::string message) { diags_.error(loc(n), std::move(message)); }
@@ -26,18 +31,25 @@ class Reader {
   Diagnostics& diags() { return diags_; }
   const std::string& file() const { return file_; }
 
-  // Checks n is a mapping whose keys are all in allowed, unique, and that every
+  // Checks n is a mapping whose keys are all in allowed (load() has checked they are unique), and that every
   // key in required is present. Reports each problem; returns false if n is not a map.
   bool check_map(const YAML::Node& n, std::string_view what, const std::set<std::string, std::less<>>& allowed,
                  const std::set<std::string, std::less<>>& required = {});
 
   // Typed accessors: report a problem (naming the key) and return nullopt on a wrong type.
-  std::optional<std::string> string(const YAML::Node& n, std::string_view key, bool allow_null = false);
+  // string: a name or value, one line. prose: a description or note, which may
+  // hold line breaks and tabs, or be null (empty).
+  std::optional<std::string> string(const YAML::Node& n, std::string_view key);
+  std::optional<std::string> prose(const YAML::Node& n, std::string_view key);
   std::optional<bool> boolean(const YAML::Node& n, std::string_view key);
   std::optional<long long> integer(const YAML::Node& n, std::string_view key);
   std::optional<std::vector<std::string>> string_list(const YAML::Node& n, std::string_view key);
 
  private:
+  bool check_document(const YAML::Node& root);
+  // Reports n's text if it is not one line of text; returns whether it is.
+  bool one_line(const YAML::Node& n, std::string_view key);
+
   std::string file_;
   Diagnostics& diags_;
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "portmatrix/text.hpp"
+
 namespace portmatrix {
 
 std::string_view to_string(Severity s) {
@@ -13,17 +15,20 @@ std::string_view to_string(Severity s) {
   return "error";
 }
 
+// File names and messages can quote input text: it is shown through
+// text::visible, so a line break or a terminal control in it can neither forge
+// a diagnostic line nor hide one.
 std::string Diagnostic::format() const {
   std::string out;
   if (!loc.file.empty()) {
-    out += loc.file;
+    out += text::visible(loc.file);
     if (loc.line > 0) {
       out += fmt::format(":{}", loc.line);
       if (loc.column > 0) out += fmt::format(":{}", loc.column);
     }
     out += ": ";
   }
-  out += fmt::format("{}: {}", to_string(severity), message);
+  out += fmt::format("{}: {}", to_string(severity), text::visible(message));
   return out;
 }
 

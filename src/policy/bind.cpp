@@ -82,7 +82,7 @@ class Binder {
 
   SourceLoc where(const Flow& f) const {
     if (const auto* o = override_of(f)) return o->loc;
-    return {s_.file, 0, 0};
+    return {s_.file, 1, 1};
   }
 
   PortSet resolve_ports(const Flow& f, const PortSpec& spec, const std::optional<PortSet>& over, const SourceLoc& loc,
@@ -102,7 +102,8 @@ class Binder {
       if (name == s_.host) continue;
       const SystemBinding* b = p.find_system(name);
       if (!b) {
-        d_.error(where(f), fmt::format("row '{}' is enabled and needs the addresses of '{}': add it under 'systems:' "
+        d_.error(override_of(f) ? where(f) : s_.systems_loc,
+                 fmt::format("row '{}' is enabled and needs the addresses of '{}': add it under 'systems:' "
                                        "(an empty list if the site has none), or disable the row",
                                        f.id, name));
         continue;
@@ -136,6 +137,16 @@ class Binder {
     rb.dport = resolve_ports(f, f.destination_ports, o ? o->destination_ports : std::nullopt,
                              o ? o->destination_ports_loc : SourceLoc{}, "destination ports");
     ProtocolSet protos = o && o->protocols ? *o->protocols : f.protocols;
+    if (o && o->protocols && !f.protocols.unknown()) {
+      // Like ports: narrowing a row is the site's business, widening it departs from the matrix.
+      std::string beyond, documented;
+      for (Protocol x : o->protocols->list())
+        if (!f.protocols.has(x)) beyond += (beyond.empty() ? "" : ", ") + std::string(to_string(x));
+      for (Protocol x : f.protocols.list()) documented += (documented.empty() ? "" : ", ") + std::string(to_string(x));
+      if (!beyond.empty())
+        d_.warning(o->protocols_loc,
+                   fmt::format("row '{}': protocols {} go beyond the matrix's ({})", f.id, beyond, documented));
+    }
     if (protos.unknown() && f.when_firewalled == FirewallAction::closed) protos = {Protocol::tcp, Protocol::udp};
     rb.protocols = protos.list();
 

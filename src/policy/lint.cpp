@@ -131,7 +131,8 @@ std::vector<LintFinding> lint_matrix(const Matrix& m, const LintOptions& opt) {
     }
   }
   for (const auto& n : m.notes)
-    if (!referenced.count(n.id)) add("unused-note", Severity::note, nullptr, fmt::format("note {} is not referred to by any row", n.id));
+    if (!referenced.count(n.id))
+      out.push_back({"unused-note", Severity::note, n.origin, "", fmt::format("note {} is not referred to by any row", n.id)});
 
   for (std::size_t i = 0; i < m.flows.size(); ++i) {
     for (std::size_t j = i + 1; j < m.flows.size(); ++j) {

@@ -52,6 +52,9 @@ class SiteReader {
       s.host_loc = r_.loc(v);
     }
     if (auto v = root["ephemeral"]) read_ephemeral(v, s);
+    s.systems_loc = {r_.file(), 1, 1};
+    for (const auto& kv : root)
+      if (kv.first.IsScalar() && kv.first.Scalar() == "systems") s.systems_loc = r_.loc(kv.first);
     if (auto v = root["systems"]) read_systems(v, s);
     if (auto v = root["interfaces"]) read_interfaces(v, s);
     if (auto v = root["flows"]) read_flows(v, s);
@@ -88,12 +91,11 @@ class SiteReader {
       r_.error(v, fmt::format("'systems' must map system names to address lists, found {}", display(v)));
       return;
     }
-    std::set<std::string> seen;
+    // Keys are unique: Reader::load has checked every mapping.
     for (const auto& kv : v) {
       SiteSystem sys;
       sys.name = kv.first.IsScalar() ? kv.first.Scalar() : "";
       sys.loc = r_.loc(kv.first);
-      if (!seen.insert(sys.name).second) r_.error(kv.first, fmt::format("system '{}' is listed twice", sys.name));
       const YAML::Node& addrs = kv.second;
       if (addrs.IsScalar() && addrs.Scalar() == "any") {
         sys.addresses = AddrSet::any();
@@ -179,7 +181,6 @@ class SiteReader {
     }
     for (const auto& kv : v) {
       std::string id = kv.first.IsScalar() ? kv.first.Scalar() : "";
-      if (s.flows.count(id)) r_.error(kv.first, fmt::format("row '{}' is listed twice", id));
       FlowOverride o;
       o.loc = r_.loc(kv.first);
       const YAML::Node& f = kv.second;
@@ -253,9 +254,12 @@ Parsed<Site> read_site_yaml(std::string_view text, std::string_view file) {
 
 Parsed<Site> load_site(std::string_view name_or_path) {
   std::string arg(name_or_path);
-  if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
+  // As for matrices (load_matrix): a bundled name wins over a file in the current directory.
+  if (arg.find('/') == std::string::npos) {
     auto text = bundled::find("examples", arg);
     if (!text.empty()) return read_site_yaml(text, fmt::format("{} (bundled)", arg));
+  }
+  if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
     Parsed<Site> out;
     out.diags.error({}, fmt::format("'{}' is neither a file nor a bundled example site", arg));
     return out;
@@ -301,10 +305,11 @@ Parsed<LoadedPolicy> load_policy(std::string_view matrix_arg, std::string_view s
   if (!s) return out;
   if (matrix.empty()) {
     matrix = s.value->matrix.empty() ? "cms-r20" : s.value->matrix;
-    // A path in the site file is relative to the site file.
+    // A path in the site file is relative to the site file; a bare name is a
+    // bundled matrix when there is one of that name (as in load_matrix).
     auto slash = site.rfind('/');
-    if (matrix.find('/') != std::string::npos && matrix[0] != '/' && slash != std::string::npos)
-      matrix = site.substr(0, slash + 1) + matrix;
+    bool bundled_name = matrix.find('/') == std::string::npos && !bundled::find("matrices", matrix).empty();
+    if (!bundled_name && matrix[0] != '/' && slash != std::string::npos) matrix = site.substr(0, slash + 1) + matrix;
   }
   auto m = load_matrix(matrix);
   out.diags.append(m.diags);

@@ -3,29 +3,12 @@
 #include <string_view>
 
 #include "portmatrix/report.hpp"
+#include "portmatrix/text.hpp"
 
 namespace portmatrix::report {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// The length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are
-// not one (overlong forms, surrogates and code points above U+10FFFF included).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  unsigned char c1 = byte(i + 1);
-  if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
-  if (c == 0xED && c1 >= 0xA0) return 0;  // UTF-16 surrogates
-  if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
-  if (c == 0xF4 && c1 >= 0x90) return 0;  // above U+10FFFF
-  return n;
-}
 
 // Walks s as UTF-8 and appends each character to out, through map for ASCII
 // (map returns false to keep the byte as is); invalid bytes become U+FFFD.
@@ -34,7 +17,8 @@ std::string transform(std::string_view s, Map map) {
   std::string out;
   out.reserve(s.size() + s.size() / 8);
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = utf8_length(s, i);
+    char32_t cp = 0;
+    std::size_t n = text::utf8_char(s, i, cp);
     if (n == 0) {
       out += kReplacement;
       ++i;

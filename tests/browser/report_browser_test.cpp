@@ -270,7 +270,7 @@ TEST_F(ReportInBrowser, HostileMatrixStaysText) {
   Matrix m;
   m.name = "hostile";
   m.title = "<img src=x onerror=alert(1)>";
-  m.systems = {{"<script>alert(1)</script>", "\"><b>x</b>"}, {"B&amp;<i>", "'; alert(2); '"}};
+  m.systems = {{"<script>alert(1)</script>", "\"><b>x</b>", {}}, {"B&amp;<i>", "'; alert(2); '", {}}};
   Flow f;
   f.id = "evil";
   f.sources = {m.systems[0].name};

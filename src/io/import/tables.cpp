@@ -179,7 +179,7 @@ class Interpreter {
     for (auto& row : rows_) {
       for (const auto* list : {&row.flow.sources, &row.flow.destinations})
         for (const auto& s : *list)
-          if (declared.insert(s).second) m.systems.push_back({s, {}});
+          if (declared.insert(s).second) m.systems.push_back({s, {}, {}});
       m.flows.push_back(std::move(row.flow));
     }
     m.components = std::move(components_);
@@ -341,7 +341,7 @@ class Interpreter {
       return;
     }
     auto& def = notes_[id];
-    def = {{id, std::move(text)}, loc};
+    def = {{id, std::move(text), loc}, loc};
     last_note_ = &def;
   }
 

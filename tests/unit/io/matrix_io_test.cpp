@@ -1,5 +1,9 @@
 #include "portmatrix/matrix_io.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include "portmatrix/bundled.hpp"
@@ -167,4 +171,73 @@ TEST(MatrixIo, LoadMatrixReportsUnknownNames) {
   EXPECT_FALSE(p);
   EXPECT_NE(first_error(p).find("bundled: cms-r20"), std::string::npos);
   EXPECT_EQ(bundled_matrix_names(), std::vector<std::string>{"cms-r20"});
+}
+
+TEST(MatrixIo, TextMustBePlainText) {
+  auto with = [](const std::string& from, const std::string& to) {
+    std::string t = kMinimal;
+    t.replace(t.find(from), from.size(), to);
+    return first_error(read_matrix_yaml(t, "v.yaml"));
+  };
+  EXPECT_EQ(with("  - name: B", "  - name: \"B\\u202E\""), "v.yaml:5:11: error: 'name' contains U+202E, an invisible "
+                                                            "character that changes how the text around it shows");
+  EXPECT_EQ(with("  - name: B", "  - name: \"B\\e[8m\""), "v.yaml:5:11: error: 'name' contains the control character U+001B");
+  EXPECT_EQ(with("  - name: B", "  - name: \"B\\nC\""), "v.yaml:5:11: error: 'name' contains a line break (only "
+                                                        "descriptions and notes may)");
+  EXPECT_EQ(with("  - name: B", "  - name: \"\xff\""), "v.yaml:5:11: error: 'name' is not UTF-8 text (byte 0xFF at byte 1)");
+  EXPECT_EQ(with("sources: [A]", "sources: [\"A\\t\"]"), "v.yaml:8:15: error: 'sources' contains a tab (only "
+                                                          "descriptions and notes may)");
+  // Descriptions may have several lines; the C1 control U+009B (a terminal's CSI) is refused there too.
+  EXPECT_EQ(with("  - name: B", "  - name: B\n    description: \"two\\nlines\\tand a tab\""), "");
+  EXPECT_EQ(with("  - name: B", "  - name: B\n    description: \"x\\u009B2J\""),
+            "v.yaml:6:18: error: 'description' contains the control character U+009B");
+}
+
+TEST(MatrixIo, EveryErrorHasALine) {
+  std::string t = std::string(kMinimal);
+  t.replace(t.find("  - name: B"), 11, "  - name: A");
+  auto p = read_matrix_yaml(t + "notes:\n  - {id: 1, text: a}\n  - {id: 1, text: b}\n", "v.yaml");
+  std::string all;
+  for (const auto& d : p.diags.items()) all += d.format() + "\n";
+  EXPECT_NE(all.find("v.yaml:5:5: error: system 'A' is declared twice"), std::string::npos) << all;
+  EXPECT_NE(all.find("v.yaml:14:5: error: note 1 is declared twice"), std::string::npos) << all;
+  for (const auto& d : p.diags.items()) EXPECT_GT(d.loc.line, 0) << d.format();
+}
+
+TEST(MatrixIo, AnAliasBombIsRefusedNotExpanded) {
+  // Nine levels of nine aliases: 387 million nodes if expanded.
+  std::string t = "portmatrix: 1\nname: t\nflows: []\nx0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    t += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 9; ++k) t += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    t += "]\n";
+  }
+  auto p = read_matrix_yaml(t, "bomb.yaml");
+  EXPECT_FALSE(p);
+  EXPECT_NE(first_error(p).find("more than 1000000 nodes"), std::string::npos) << first_error(p);
+}
+
+TEST(MatrixIo, ABundledNameIsNeverShadowedByAFile) {
+  // A file named cms-r20 in the current directory used to replace the bundled matrix.
+  char dir[] = "/tmp/pm-shadow-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string file = std::string(dir) + "/cms-r20";
+  {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(kMinimal, f);
+    std::fclose(f);
+  }
+  char old[4096];
+  ASSERT_NE(::getcwd(old, sizeof old), nullptr);
+  ASSERT_EQ(::chdir(dir), 0);
+  auto bundled = load_matrix("cms-r20");
+  auto local = load_matrix("./cms-r20");
+  EXPECT_EQ(::chdir(old), 0);
+  std::remove(file.c_str());
+  ::rmdir(dir);
+  ASSERT_TRUE(bundled);
+  EXPECT_EQ(bundled.value->flows.size(), 15u);
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local.value->name, "t");
 }

@@ -20,7 +20,7 @@ bool has(const std::vector<std::string>& v, const std::string& s) { return std::
 Matrix two_rows() {
   Matrix m;
   m.name = "t";
-  m.systems = {{"A", ""}, {"B", ""}};
+  m.systems = {{"A", "", {}}, {"B", "", {}}};
   Flow f;
   f.id = "one";
   f.sources = {"A"};
@@ -64,10 +64,15 @@ TEST(Lint, NotesAndWideRanges) {
   Matrix m = two_rows();
   m.flows.pop_back();
   m.flows[0].notes = {7};
-  m.notes = {{1, "unused"}};
+  m.notes = {{1, "unused", {"m.yaml", 29, 5}}};
   auto fs = lint_matrix(m);
   EXPECT_TRUE(has(codes_for(fs, "one"), "missing-note"));
   EXPECT_TRUE(has(codes_for(fs, ""), "unused-note"));
+  for (const auto& f : fs) {
+    if (f.code == "unused-note") {
+      EXPECT_EQ(f.loc.line, 29);  // the note's own line
+    }
+  }
   m.flows[0].destination_ports.ports = PortSet({{1000, 3000}});
   EXPECT_TRUE(has(codes_for(lint_matrix(m), "one"), "wide-range"));
   LintOptions o;

@@ -171,3 +171,46 @@ TEST(Site, UnknownProtocolRowNeedsTheSiteToSay) {
   EXPECT_FALSE(q);
   EXPECT_NE(all_diags(q.diags).find("does not name its protocol"), std::string::npos);
 }
+
+TEST(Site, EveryErrorHasALine) {
+  // A missing system, with no override for its row, points at the 'systems' key.
+  auto p = bind_text(replace(kSite, "  WebLM: [192.0.2.20, 2001:db8::20]\n", ""));
+  EXPECT_NE(all_diags(p.diags).find("site.yaml:5:1: error: row 'weblm' is enabled and needs the addresses of 'WebLM'"),
+            std::string::npos)
+      << all_diags(p.diags);
+  for (const auto& d : p.diags.items()) EXPECT_GT(d.loc.line, 0) << d.format();
+}
+
+TEST(Site, RepeatedKeysAreErrorsInEveryMapping) {
+  // The interfaces mapping has no fixed keys: a second eth0 used to replace the first silently.
+  auto p = bind_text(replace(kSite, "  eth1: [Admin terminal", "  eth0: [Admin terminal"));
+  EXPECT_FALSE(p);
+  EXPECT_NE(all_diags(p.diags).find("site.yaml:20:3: error: duplicate key 'eth0'"), std::string::npos) << all_diags(p.diags);
+  p = bind_text(replace(kSite, "  CM: [192.0.2.10]", "  CM: [192.0.2.10]\n  CM: [192.0.2.11]"));
+  EXPECT_NE(all_diags(p.diags).find("site.yaml:8:3: error: duplicate key 'CM'"), std::string::npos) << all_diags(p.diags);
+  p = bind_text(replace(kSite, "  spi: {destination_ports: [5001, 5002]}", "  spi: {enabled: true}\n  spi: {enabled: false}"));
+  EXPECT_NE(all_diags(p.diags).find("duplicate key 'spi'"), std::string::npos) << all_diags(p.diags);
+}
+
+TEST(Site, InvisibleAndControlCharactersInNamesAreRefused) {
+  // "CM" with a zero-width space reads as CM everywhere but is another system.
+  auto p = bind_text(replace(kSite, "  CM: [192.0.2.10]", "  \"CM\\u200B\": any"));
+  EXPECT_FALSE(p);
+  EXPECT_NE(all_diags(p.diags).find("site.yaml:7:3: error: key contains U+200B"), std::string::npos) << all_diags(p.diags);
+  p = bind_text(replace(kSite, "  CM: [192.0.2.10]", "  \"CM\\e[2K\\r\\nportmatrix: forged\": any"));
+  EXPECT_FALSE(p);
+  std::string d = all_diags(p.diags);
+  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), static_cast<long>(p.diags.items().size())) << d;
+  EXPECT_EQ(d.find('\x1b'), std::string::npos) << d;
+}
+
+TEST(Site, ProtocolsBeyondTheMatrixAreAWarning) {
+  auto p = bind_text(replace(kSite, "spi: {destination_ports: [5001, 5002]}", "spi: {protocols: [udp]}"));
+  EXPECT_TRUE(p) << all_diags(p.diags);
+  EXPECT_NE(all_diags(p.diags).find("site.yaml:23:20: warning: row 'spi': protocols udp go beyond the matrix's (tcp)"),
+            std::string::npos)
+      << all_diags(p.diags);
+  p = bind_text(replace(kSite, "flows:\n", "flows:\n  ntp: {protocols: [udp]}\n"));  // ntp is udp: narrowing, no warning
+  EXPECT_TRUE(p) << all_diags(p.diags);
+  EXPECT_EQ(all_diags(p.diags).find("go beyond"), std::string::npos) << all_diags(p.diags);
+}

@@ -61,7 +61,7 @@ Matrix hostile_matrix() {
   Matrix m;
   m.name = "hostile";
   m.title = kHostile[1];
-  for (const auto& n : kHostile) m.systems.push_back({n, kHostile[0]});
+  for (const auto& n : kHostile) m.systems.push_back({n, kHostile[0], {}});
   for (std::size_t i = 0; i + 1 < kHostile.size(); ++i) {
     Flow f;
     f.id = "f" + std::to_string(i);
@@ -77,7 +77,7 @@ Matrix hostile_matrix() {
     f.notes = {1};
     m.flows.push_back(f);
   }
-  m.notes.push_back({1, kHostile[1]});
+  m.notes.push_back({1, kHostile[1], {}});
   return m;
 }
 
