@@ -88,4 +88,13 @@ PortSet port_limit(const PortSet& ports, std::size_t max);
 // [A-Za-z0-9._:/-] become '_', and the result is at most max_len bytes.
 std::string config_token(std::string_view text, std::size_t max_len = 64);
 
+// The comment that names a rule's row in generated configuration, unique per row:
+// config_token(row) when the id fits in max_len bytes, else its first max_len - 9
+// bytes, '~' and 8 hex digits of a hash of the whole id ('~' is in no
+// config_token, so a shortened comment never equals a whole id).
+std::string row_comment(std::string_view row, std::size_t max_len = 64);
+// The id of the policy's row whose row_comment() is comment; the comment itself
+// when no row's is (one that portmatrix did not write for a row).
+std::string row_of_comment(const Policy& p, std::string_view comment);
+
 }  // namespace portmatrix

@@ -25,7 +25,7 @@ namespace portmatrix::drift {
 struct NftRule {
   std::string family, table, chain;
   std::uint64_t handle = 0;
-  std::string comment;   // "" when the rule has none; the row id for rules portmatrix writes
+  std::string comment;   // "" when the rule has none; row_comment() of the row id for rules portmatrix writes
   nlohmann::json expr;   // the expressions, counter values zeroed
   std::string text;      // nft's text of the rule without counter values, "" when unknown
 };
@@ -89,7 +89,7 @@ std::string_view to_string(DiffKind k);
 struct Difference {
   DiffKind kind = DiffKind::rule_missing;
   std::string chain;     // the chain (or set) concerned
-  std::string row;       // the rule's comment when it has one
+  std::string row;       // the rule's comment when it has one (row_of_comment() gives the row id)
   std::string expected;  // nft text of the expected rule / chain header / set, when there is one
   std::string found;     // nft text of the live one
   std::string message;   // one line for people

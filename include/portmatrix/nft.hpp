@@ -25,7 +25,8 @@ struct Counter {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
 };
-// Sums the counters of the rules of `table inet portmatrix` by rule comment (the row id).
+// Sums the counters of the rules of `table inet portmatrix` by rule comment
+// (row_comment() of the row id: the id itself unless it is long; see row_of_comment()).
 Expected<std::map<std::string, Counter>> own_counters();
 
 inline constexpr std::string_view kFamily = "inet";

@@ -80,7 +80,9 @@ struct ReplayOptions {
 ReplayedConnection judge(const Policy& p, const Connection& c);
 ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& names);
 
-// Runs the captures through the engine and judges every connection.
+// Runs the captures through the engine and judges every connection. Every capture
+// that can be read twice (a file, not standard input or a pipe) is opened first:
+// when one cannot be, the Error comes before any call of on_connection.
 Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::string>& paths, const ReplayOptions& options);
 
 // replay's text table: the header line, and the line of one connection, appended

@@ -233,8 +233,10 @@ bool policy_drops(const drift::NftRuleset& live, const std::string& chain) {
 DriftEffect drift_effect(const Firewall& fw, const sockets::Listener& l, const std::vector<const RowBinding*>& rows) {
   DriftEffect e;
   const auto& cmp = fw.comparison;
-  auto concerns_row = [&](const std::string& row) {
-    return std::any_of(rows.begin(), rows.end(), [&](const RowBinding* r) { return r->id == row; });
+  // The listener's row that a compiled rule's comment names, nullptr when none does.
+  auto row_named = [&](const std::string& comment) -> const RowBinding* {
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const RowBinding* r) { return row_comment(r->id) == comment; });
+    return it == rows.end() ? nullptr : *it;
   };
   for (const auto& d : cmp.differences) {
     if (d.chain != "input") continue;
@@ -254,8 +256,8 @@ DriftEffect drift_effect(const Firewall& fw, const sockets::Listener& l, const s
     if ((d.kind == K::rule_missing || d.kind == K::rule_changed) && d.expected_rule &&
         drift::may_match_port(*d.expected_rule, fw.expected, l.protocol, l.port)) {
       const auto v = drift::verdicts_of(*d.expected_rule);
-      if (v.accept && concerns_row(d.row))
-        e.may_close.push_back(fmt::format("the compiled rule `{}` (row {}) is not loaded", d.expected, d.row));
+      if (const RowBinding* rb = v.accept ? row_named(d.row) : nullptr)
+        e.may_close.push_back(fmt::format("the compiled rule `{}` (row {}) is not loaded", d.expected, rb->id));
       // The default rule missing under policy drop changes nothing but counters.
       if (v.drop && !(unconditional_drop(*d.expected_rule) && policy_drops(fw.live, d.chain)))
         e.may_open.push_back(fmt::format("the compiled rule `{}` that drops it is not loaded", d.expected));
@@ -427,7 +429,8 @@ class Auditor {
                                          exposed.empty() ? "" : fmt::format("; reachable from every address: {}", join(exposed))),
                              "", std::nullopt});
     }
-    for (const auto& d : fw_.comparison.differences) r_.findings.push_back({"firewall-drift", d.message, d.row, std::nullopt});
+    for (const auto& d : fw_.comparison.differences)
+      r_.findings.push_back({"firewall-drift", d.message, row_of_comment(p_, d.row), std::nullopt});
     for (const auto& f : fw_.comparison.foreign)
       if (!f.dormant && (f.drops || f.accepts)) r_.findings.push_back({"foreign-chain", f.consequence, "", std::nullopt});
       else r_.notes.push_back(f.consequence);

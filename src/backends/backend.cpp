@@ -121,4 +121,21 @@ std::string config_token(std::string_view text, std::size_t max_len) {
   return out;
 }
 
+std::string row_comment(std::string_view row, std::size_t max_len) {
+  constexpr std::size_t kSuffix = 9;  // "~" and 8 hex digits
+  PM_ASSERT(max_len > kSuffix, "a row comment has room for its hash");
+  if (row.size() <= max_len) return config_token(row, max_len);
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a, 64 bits
+  for (unsigned char c : row) h = (h ^ c) * 0x100000001b3ull;
+  return fmt::format("{}~{:08x}", config_token(row, max_len - kSuffix), (h ^ (h >> 32)) & 0xffffffffu);
+}
+
+std::string row_of_comment(const Policy& p, std::string_view comment) {
+  for (const auto& rb : p.rows)
+    if (row_comment(rb.id) == comment) return rb.id;
+  for (const auto& r : p.rules)
+    if (row_comment(r.row) == comment) return r.row;
+  return std::string(comment);
+}
+
 }  // namespace portmatrix

@@ -127,7 +127,7 @@ class AsaWriter {
     for (const Entry& e : entries) {
       std::string r;
       switch (e.kind) {
-        case Kind::rule: r = "row " + config_token(e.row, 80); break;
+        case Kind::rule: r = "row " + row_comment(e.row, 80); break;
         case Kind::echo: r = "echo"; break;
         case Kind::default_: r = "default"; break;
         case Kind::reply:

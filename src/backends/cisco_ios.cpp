@@ -117,8 +117,8 @@ class IosWriter {
 
   std::string remark(const Entry& e) const {
     switch (e.kind) {
-      case Kind::rule: return fmt::format("row {}", config_token(e.row, 80));
-      case Kind::reply: return e.row.empty() ? "echo replies" : fmt::format("replies to row {}", config_token(e.row, 80));
+      case Kind::rule: return fmt::format("row {}", row_comment(e.row, 80));
+      case Kind::reply: return e.row.empty() ? "echo replies" : fmt::format("replies to row {}", row_comment(e.row, 80));
       case Kind::echo: return "echo";
       case Kind::icmp_error: return "ICMP errors";
       case Kind::default_: return "default";

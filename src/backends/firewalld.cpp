@@ -37,6 +37,17 @@ constexpr std::string_view kDefaultZone = "portmatrix";
 // firewalld's limits on names (netfilter chain names are at most 28 characters).
 constexpr std::size_t kZoneNameMax = 17, kPolicyNameMax = 18;
 
+// An interface as part of a zone or policy name. firewalld allows only letters,
+// digits, '_' and '-' there ('/' too, but as a path), and refuses the whole
+// configuration otherwise: the '.' of a VLAN interface (eth0.100) becomes '_'.
+// The names stay unique by the index in front.
+std::string name_part(std::string_view iface) {
+  std::string s = config_token(iface, 15);
+  for (char& c : s)
+    if (c == '.' || c == ':' || c == '/') c = '_';
+  return s;
+}
+
 std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -74,10 +85,8 @@ class FirewalldWriter {
     int n = 0;
     for (const auto& i : p.interfaces) {
       ++n;
-      const std::string tok = config_token(i, 15);
-      const std::string zone = fmt::format("pm{}-{}", n, tok).substr(0, kZoneNameMax);
-      std::string policy = fmt::format("pm{}-{}", n, tok).substr(0, kPolicyNameMax - 4) + "-out";
-      scopes_.push_back({i, zone, policy});
+      const std::string name = fmt::format("pm{}-{}", n, name_part(i));
+      scopes_.push_back({i, name.substr(0, kZoneNameMax), name.substr(0, kPolicyNameMax - 4) + "-out"});
     }
   }
 
@@ -233,7 +242,7 @@ class FirewalldWriter {
 
   // Text safe inside an XML comment (no "--").
   static std::string xml_comment(std::string_view s) {
-    const std::string t = config_token(s, 60);
+    const std::string t = row_comment(s, 60);
     std::string out;
     for (char c : t) {
       if (c == '-' && !out.empty() && out.back() == '-') out += '_';

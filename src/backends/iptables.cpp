@@ -161,7 +161,7 @@ class IptWriter {
   std::string rule_lines(const Rule& r, const std::string& log) {
     std::string lines;
     const std::string_view ch = chain_of(r.direction);
-    const std::string comment = fmt::format("-m comment --comment \"{}\" ", config_token(r.row));
+    const std::string comment = fmt::format("-m comment --comment \"{}\" ", row_comment(r.row));
     for (const auto& m : iptables_matches(r, f_)) {
       if (r.log) lines += fmt::format("-A {} {}{}-j LOG --log-prefix \"{}\"\n", ch, m, comment, log);
       lines += fmt::format("-A {} {}{}-j {}\n", ch, m, comment, iptables_target(r.action, r.protocol));

@@ -130,7 +130,7 @@ class SrxWriter {
     for (const Entry& e : entries) {
       std::string label;
       switch (e.kind) {
-        case Kind::rule: label = "row " + config_token(e.row, 60); break;
+        case Kind::rule: label = "row " + row_comment(e.row, 60); break;
         case Kind::echo: label = "echo"; break;
         case Kind::default_: label = "default"; break;
         case Kind::reply:

@@ -66,7 +66,7 @@ class NftWriter {
 
   std::string rule_lines(int idx, const Rule& r) {
     std::string lines;
-    const std::string comment = fmt::format("comment \"{}\"", config_token(r.row));
+    const std::string comment = fmt::format("comment \"{}\"", row_comment(r.row));
     std::string verdict;
     switch (r.action) {
       case Action::accept: verdict = "accept"; break;

@@ -1,5 +1,7 @@
 #include "portmatrix/replay.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -10,6 +12,7 @@
 
 #include "engine/hash.hpp"
 #include "portmatrix/evaluate.hpp"
+#include "portmatrix/fileio.hpp"
 
 namespace portmatrix {
 
@@ -94,7 +97,26 @@ ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& nam
   return judge_named(p, c, names(c.src), names(c.dst));
 }
 
+namespace {
+
+// Opens every capture that can be read twice (not standard input, a pipe or a
+// device) and reads its file header: a missing or malformed capture is an error
+// before the first connection of an earlier one is reported.
+Status check_captures(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    struct stat st {};
+    if (path == "-" || (::stat(path.c_str(), &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISSOCK(st.st_mode))))
+      continue;
+    // The smallest buffer: only the header is read.
+    if (auto reader = CaptureReader::open(path, CaptureOptions{.buffer_size = 0}); !reader) return reader.error();
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::string>& paths, const ReplayOptions& options) {
+  if (auto err = check_captures(paths)) return *err;
   ReplayResult res;
   std::map<std::tuple<std::string, std::string, std::string, std::uint16_t>, BlockedGroup> groups;
   EngineOptions eo = options.engine;
@@ -326,7 +348,7 @@ std::string replay_summary_json(const ReplayResult& r) {
   J out;
   out["summary"] = summary;
   out["anomalies"] = anomalies;
-  return out.dump();
+  return json_text(out);
 }
 
 }  // namespace portmatrix

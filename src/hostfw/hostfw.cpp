@@ -14,7 +14,6 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <random>
 #include <thread>
 
@@ -125,10 +124,12 @@ Paths Paths::from_env() {
 
 Expected<State> load_state(const Paths& p) {
   State s;
-  std::ifstream in(p.state_dir + "/state.json");
-  if (!in) return s;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  const std::string path = p.state_dir + "/state.json";
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return s;  // never switched on here
+  auto text = read_file(path);
+  if (!text) return Error{Error::Kind::state, text.error().message};
+  auto j = nlohmann::json::parse(*text, nullptr, false);
   if (!j.is_object()) return Error{Error::Kind::state, fmt::format("{}/state.json is damaged", p.state_dir)};
   s.status = j.value("status", "off");
   s.matrix = j.value("matrix", "");
@@ -166,7 +167,7 @@ Status save_state(const Paths& p, const State& s) {
   j["previous_hash"] = s.previous_hash;
   j["site_file"] = s.site_file;
   j["site_backup"] = s.site_backup;
-  return write_file_atomic(p.state_dir + "/state.json", j.dump(2) + "\n");
+  return write_file_atomic(p.state_dir + "/state.json", json_text(j, 2) + "\n");
 }
 
 std::string sha256_hex(std::string_view text) {

@@ -372,7 +372,7 @@ std::string write_matrix_json(const Matrix& m) {
   }
   j["notes"] = J::array();
   for (const auto& n : m.notes) j["notes"].push_back({{"id", n.id}, {"text", n.text}});
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 std::vector<std::string> bundled_matrix_names() {

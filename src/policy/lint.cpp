@@ -1,3 +1,4 @@
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/lint.hpp"
 
 #include <netdb.h>
@@ -185,7 +186,7 @@ std::string lint_to_json(const std::vector<LintFinding>& findings) {
   }
   nlohmann::ordered_json root;
   root["findings"] = j;
-  return root.dump(2) + "\n";
+  return json_text(root, 2) + "\n";
 }
 
 }  // namespace portmatrix

@@ -1,3 +1,4 @@
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/texttable.hpp"
 #include "portmatrix/matrix_diff.hpp"
 
@@ -141,7 +142,7 @@ std::string diff_json(const MatrixDiff& d) {
     j["changed"].push_back({{"a", c.a->id}, {"b", c.b->id}, {"changes", ch}});
   }
   j["same"] = d.same;
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 }  // namespace portmatrix

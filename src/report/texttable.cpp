@@ -46,8 +46,11 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 }
 
 std::string csv_field(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
+  // A spreadsheet takes a cell starting with one of these as a formula (OWASP's
+  // CSV injection); a leading quote makes it text. A lone "-" is no formula.
+  const bool formula = !s.empty() && s != "-" && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos;
+  if (!formula && s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
+  std::string out = formula ? "\"'" : "\"";
   for (char c : s) {
     if (c == '"') out += '"';
     out += c;
@@ -65,10 +68,26 @@ std::string csv_line(const std::vector<std::string>& fields) {
 }
 
 std::string markdown_cell(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  // Leading blanks mean nothing in a cell, a heading or a list item, except to
+  // make an indented code block of a list item.
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  // What would start a block at the start of a line: a heading, a list item, a
+  // setext underline, an ordered list item ("1." or "1)").
+  std::size_t digits = 0;
+  while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+  const std::size_t list_dot = digits > 0 && digits < s.size() && (s[digits] == '.' || s[digits] == ')') ? digits : s.size();
+  // A heading's closing sequence: a last run of '#' (blanks after it allowed) after a blank.
+  std::size_t closing = s.size();
+  while (closing > 0 && blank(s[closing - 1])) --closing;
+  const std::size_t last = closing;
+  while (closing > 0 && s[closing - 1] == '#') --closing;
+  if (closing == last || (closing > 0 && !blank(s[closing - 1]))) closing = s.size();
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (c == '|' || c == '\\') {
+    const bool block_start = i == 0 && (c == '#' || c == '+' || c == '-' || c == '=');
+    if (std::string_view("\\`*_[]!~|").find(c) != std::string_view::npos || block_start || i == list_dot || i == closing) {
       out += '\\';
       out += c;
     } else if (c == '\r') {

@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/netns.hpp"
 #include "portmatrix/texttable.hpp"
 #include "verify/topology.hpp"
@@ -458,7 +459,7 @@ std::string verify_json(const VerifyReport& r) {
                   {"failed", r.failures},
                   {"harness_failures", r.harness_failures},
                   {"seconds", r.seconds}};
-  return j.dump(2) + "\n";
+  return json_text(j, 2) + "\n";
 }
 
 }  // namespace portmatrix

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -130,6 +131,33 @@ TEST(Firewalld, GoldenConfigurationsPassTheOfflineCheckRuleForRule) {
       EXPECT_EQ(listed, count(f.content, "<rule ")) << f.name << "\n" << info.out << info.err;
     }
   }
+}
+
+TEST(Firewalld, RegressionVlanInterfacesPassTheOfflineCheckAndLoad) {
+  PM_REQUIRE_FIREWALLD();
+  // firewalld refuses a '.' in a zone or policy name ("INVALID_NAME"), and with it every file.
+  Policy p = case_policy("cms-default");
+  const std::map<std::string, std::string> vlan = {{"eth0", "eth0.100"}, {"eth1", "enp0s31f6.1000"}};
+  for (auto& i : p.interfaces) i = vlan.at(i);
+  for (auto& r : p.rules)
+    if (vlan.count(r.iface)) r.iface = vlan.at(r.iface);
+  const Rendered r = firewalld_backend().compile(p);
+  ConfigDir dir(r);
+  auto check = dir.offline({"--check-config"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_EQ((check.out + check.err).find("WARNING"), std::string::npos) << check.out << check.err;
+  std::string interfaces;
+  for (const auto& f : r.files) {
+    if (f.name.rfind("zones/", 0) != 0) continue;
+    auto info = dir.offline({"--info-zone=" + std::filesystem::path(f.name).stem().string()});
+    EXPECT_EQ(info.exit_code, 0) << f.name << info.err;
+    interfaces += info.out;
+  }
+  for (const auto& [plain, tagged] : vlan) EXPECT_NE(interfaces.find("interfaces: " + tagged + "\n"), std::string::npos) << interfaces;
+  auto ns = netns::Namespace::create(netns::unique_name("fwd"));
+  ASSERT_TRUE(ns);
+  auto loaded = firewalld_backend().load(r, ns->fd());
+  EXPECT_TRUE(loaded) << loaded.error().message;
 }
 
 TEST(Firewalld, VerifyProvesEveryGoldenCase) {

@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "portmatrix/audit.hpp"
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/hostfw.hpp"
 #include "portmatrix/texttable.hpp"
 
@@ -147,7 +148,7 @@ int run_audit(const AuditOptions& o) {
   for (const auto& n : listing->notes) std::cerr << "portmatrix: note: " << n << "\n";
   const au::Firewall fw = au::inspect_firewall(lp->policy);
   const au::Report rep = au::compare(lp->policy, listing->listeners, fw);
-  if (o.format == "json") std::cout << to_json(rep, fw).dump(2) << "\n";
+  if (o.format == "json") std::cout << portmatrix::json_text(to_json(rep, fw), 2) << "\n";
   else std::cout << to_text(rep, fw);
   return rep.clean() ? kOk : kFindings;
 }

@@ -59,7 +59,7 @@ int run(const Options& o) {
   std::string text;
   if (o.format == "json") {
     nlohmann::json j = {{"rules", rules->size()}, {"packets", out.size()}, {"variant", c->variant()}, {"matches", out}};
-    text = j.dump() + "\n";
+    text = portmatrix::json_text(j) + "\n";
   } else {
     text.reserve(out.size() * 6);
     for (std::int32_t m : out) fmt::format_to(std::back_inserter(text), "{}\n", m);

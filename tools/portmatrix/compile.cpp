@@ -1,11 +1,11 @@
 // portmatrix compile: matrix + site -> firewall configuration for a target.
-#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "cli.hpp"
 #include "portmatrix/backend.hpp"
+#include "portmatrix/fileio.hpp"
 
 namespace pmcli {
 namespace {
@@ -34,12 +34,11 @@ int run_compile(const CompileOptions& o) {
     for (const auto& f : r.files) std::cout << fmt::format("# ==> {} <==\n{}", f.name, f.content);
     return kOk;
   }
-  for (const auto& f : r.files) {
-    // File names may name subdirectories (firewalld's zones/ and policies/).
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(o.output + "/" + f.name).parent_path(), ec);
-    if (int rc = emit(o.output + "/" + f.name, f.content)) return rc;
-  }
+  // All the files or none: a firewall configuration half old and half new is worse than the old one.
+  // File names may name subdirectories (firewalld's zones/ and policies/).
+  std::vector<portmatrix::OutputFile> files;
+  for (const auto& f : r.files) files.push_back({o.output + "/" + f.name, f.content});
+  if (auto err = portmatrix::write_files_atomic(files)) return report(*err);
   return kOk;
 }
 

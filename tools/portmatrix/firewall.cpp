@@ -195,7 +195,7 @@ int run_status(const FwOptions& o) {
     if (st->status == "pending") j["pending"] = {{"id", st->pending_id}, {"seconds_left", std::max(0.0, left)}};
     j["rows"] = nlohmann::ordered_json::array();
     for (const auto& [row, c] : *counters) j["rows"].push_back({{"row", row}, {"packets", c.packets}, {"bytes", c.bytes}});
-    std::cout << j.dump(2) << "\n";
+    std::cout << portmatrix::json_text(j, 2) << "\n";
   } else {
     if (!on) {
       std::cout << "firewall: off (table inet portmatrix is not loaded): by default every port is open\n";

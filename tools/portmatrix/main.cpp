@@ -58,6 +58,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a missing subcommand before the words it did not know: name the unknown word instead.
+    if (app.get_subcommands().empty()) {
+      for (const auto& word : app.remaining()) {
+        if (word == "--") continue;
+        std::cerr << "portmatrix: error: unknown " << (word.starts_with('-') ? "option" : "command") << " '" << word
+                  << "' (see portmatrix --help)\n";
+        return pmcli::kUsage;
+      }
+    }
     app.exit(e, std::cout, std::cerr);
     return pmcli::kUsage;
   }

@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "portmatrix/evaluate.hpp"
+#include "portmatrix/fileio.hpp"
 
 namespace pmcli {
 namespace {
@@ -58,6 +59,16 @@ int run_query(const QueryOptions& o) {
     std::cerr << "portmatrix: error: --dst needs a port for tcp and udp\n";
     return kUsage;
   }
+  // ICMP goes with IPv4 and ICMPv6 with IPv6: a query that mixes them has no answer that means anything.
+  const bool icmp4 = *proto == portmatrix::Protocol::icmp, icmp6 = *proto == portmatrix::Protocol::icmpv6;
+  for (const auto& [flag, text, addr] : {std::tuple{"--src", o.src, src}, std::tuple{"--dst", o.dst, dst}}) {
+    const bool v4 = addr.family == portmatrix::Family::ipv4;
+    if ((icmp4 && !v4) || (icmp6 && v4)) {
+      std::cerr << fmt::format("portmatrix: error: --proto {} does not go with {} '{}', an {} address (use --proto {})\n",
+                               o.proto, flag, text, v4 ? "IPv4" : "IPv6", v4 ? "icmp" : "icmpv6");
+      return kUsage;
+    }
+  }
   auto lp = load_policy_args(o.matrix, o.site);
   if (!lp) return kUsage;
   const auto& pol = lp->policy;
@@ -78,7 +89,7 @@ int run_query(const QueryOptions& o) {
     j["stage"] = std::string(portmatrix::to_string(v.stage));
     j["direction"] = std::string(portmatrix::to_string(pkt->direction));
     j["interface"] = pkt->iface.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(pkt->iface);
-    std::cout << j.dump() << "\n";
+    std::cout << portmatrix::json_text(j) << "\n";
   } else {
     std::string why = v.stage == portmatrix::Stage::rule ? fmt::format("row {} (rule {})", v.row, v.rule)
                                                         : std::string(portmatrix::to_string(v.stage));

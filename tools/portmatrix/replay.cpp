@@ -49,27 +49,32 @@ int run_replay(const ReplayCliOptions& o) {
   ro.progress = progress_bar();
   bool first = true;
   // Lines gather in a buffer written out in large pieces: a capture can hold millions of connections.
-  std::string out = json ? "{\"connections\":[" : portmatrix::replay_text_header();
+  // The head waits for the first connection, so that a capture that cannot be read leaves stdout empty.
+  const std::string head = json ? "{\"connections\":[" : portmatrix::replay_text_header();
+  std::string out;
   auto flush = [&] {
     std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
     out.clear();
   };
   ro.on_connection = [&](const portmatrix::ReplayedConnection& r) {
+    if (first) out += head;
     if (json) {
       out += first ? "\n" : ",\n";
       out += portmatrix::replay_connection_json(r);
-      first = false;
     } else {
       portmatrix::append_replay_text(out, r);
     }
+    first = false;
     if (out.size() >= (1u << 20)) flush();
   };
   auto res = portmatrix::replay_captures(lp->policy, o.captures, ro);
-  flush();
   if (!res) {
-    if (json) std::cout << "]}\n";
+    flush();
+    if (json && !first) std::cout << "]}\n";
     return report(res.error());
   }
+  if (first) out += head;
+  flush();
   print_anomalies(res->engine);
   const auto& s = res->summary;
   if (json) {
@@ -107,13 +112,18 @@ int run_learn(const ReplayCliOptions& o) {
   return emit(o.output, portmatrix::write_matrix_yaml(*m));
 }
 
+// The connection table holds at least one connection and at most 2^31 - 1 (the bound of its indexes).
+CLI::Range table_range() { return CLI::Range(std::size_t{1}, (std::size_t{1} << 31) - 1); }
+
 void setup_replay(CLI::App& app) {
   auto o = std::make_shared<ReplayCliOptions>();
   auto* sub = app.add_subcommand("replay", "What the policy would do with every connection in captures (exit 1 if any would be blocked)");
   sub->add_option("captures", o->captures, "pcap or pcapng files ('-' for standard input)")->required();
   add_policy_options(sub, o->matrix, o->site);
   add_format_option(sub, o->format, {"text", "json"});
-  sub->add_option("--table", o->table, "Connections tracked at once (more are evicted, and counted)")->capture_default_str();
+  sub->add_option("--table", o->table, "Connections tracked at once (more are evicted, and counted)")
+      ->check(table_range())
+      ->capture_default_str();
   sub->callback([o] { set_exit(run_replay(*o)); });
 
   auto l = std::make_shared<ReplayCliOptions>();
@@ -121,7 +131,7 @@ void setup_replay(CLI::App& app) {
   learn->add_option("captures", l->captures, "pcap or pcapng files ('-' for standard input)")->required();
   add_policy_options(learn, l->matrix, l->site);
   learn->add_option("-o,--output", l->output, "Write the matrix to FILE (atomically)");
-  learn->add_option("--table", l->table, "Connections tracked at once")->capture_default_str();
+  learn->add_option("--table", l->table, "Connections tracked at once")->check(table_range())->capture_default_str();
   learn->callback([l] { set_exit(run_learn(*l)); });
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/scan.hpp"
 #include "portmatrix/texttable.hpp"
 
@@ -19,7 +20,7 @@ namespace ps = portmatrix::scan;
 
 struct ScanOptions {
   std::string host;
-  std::string ports;
+  std::optional<std::string> ports;  // nullopt: the default; given but empty is an error
   bool udp = false;
   bool ipv4 = false, ipv6 = false;
   double rate = ps::Options::kDefaultRate;
@@ -93,7 +94,7 @@ std::string render_json(const ScanOptions& o, const ps::Report& rep, const std::
   s["cancelled"] = rep.cancelled;
   s["probes"] = rep.probes_sent;
   s["elapsed_ms"] = rep.elapsed.count();
-  return j.dump(2) + "\n";
+  return portmatrix::json_text(j, 2) + "\n";
 }
 
 std::string render_text(const ScanOptions& o, const ps::Report& rep, const std::vector<Line>& lines, bool comparing) {
@@ -167,11 +168,11 @@ int run_scan(const ScanOptions& o) {
     lp = load_policy_args(o.matrix, o.site);
     if (!lp) return kUsage;
   }
-  auto ports = ps::parse_scan_ports(o.ports.empty() ? kDefaultPorts : o.ports);
+  auto ports = ps::parse_scan_ports(o.ports ? *o.ports : kDefaultPorts);
   print_diags(ports.diags);
   if (!ports) return kUsage;
   // By default a comparison also covers every port the policy names for the host.
-  if (lp && o.ports.empty()) ports.value->add(ps::policy_ports(lp->policy, protocol));
+  if (lp && !o.ports) ports.value->add(ps::policy_ports(lp->policy, protocol));
   std::optional<portmatrix::Family> family;
   if (o.ipv4) family = portmatrix::Family::ipv4;
   if (o.ipv6) family = portmatrix::Family::ipv6;

@@ -2,8 +2,12 @@
 // socket lists against the bundled example site (no system access).
 #include "portmatrix/audit.hpp"
 
+#include <map>
+#include <regex>
+
 #include <gtest/gtest.h>
 
+#include "portmatrix/backend.hpp"
 #include "portmatrix/fileio.hpp"
 #include "portmatrix/site.hpp"
 #include "support/testing.hpp"
@@ -363,4 +367,47 @@ TEST(Audit, AnOrderDifferenceConcernsOnlyThePortsOfTheRuleOutOfPlace) {
   ls.push_back(udp);
   r = compare(p, ls, fw);
   EXPECT_NE(r.listeners.back().reach_text.find("may drop it"), std::string::npos) << r.listeners.back().reach_text;
+}
+
+TEST(Audit, RegressionLongRowIdsKeepTheirOwnRules) {
+  // An accept row and a drop row whose ids share their first 70 characters.
+  const std::string common = "cms-r20-supervisor-and-reporting-clients-to-the-application-server-tls";
+  ASSERT_EQ(common.size(), 70u);
+  const std::map<std::string, std::string> ids = {{"ssh", common + "-ssh"}, {"web-internal", common + "-web-internal"}};
+  auto p = policy();
+  for (auto& rb : p.rows)
+    if (ids.count(rb.id)) rb.id = ids.at(rb.id);
+  for (auto& r : p.rules)
+    if (ids.count(r.row)) r.row = ids.at(r.row);
+  // The kernel's listing with the comments the nftables backend writes for them.
+  const std::string text = find_backend("nftables")->compile(p).files.at(0).content;
+  std::map<std::string, std::string> comment_of;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("tcp dport 22 .*comment \"([^\"]*)\""))) << text;
+  comment_of["ssh"] = m[1];
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("dport 6001 .*comment \"([^\"]*)\""))) << text;
+  comment_of["web-internal"] = m[1];
+  EXPECT_NE(comment_of["ssh"], comment_of["web-internal"]);
+  json expected = fixture();
+  for (auto& i : expected["nftables"])
+    if (i.contains("rule") && comment_of.count(i["rule"].value("comment", "")))
+      i["rule"]["comment"] = comment_of.at(i["rule"].value("comment", ""));
+  // One of ssh's accepts is not loaded.
+  json live = expected;
+  auto& items = live["nftables"];
+  items.erase(std::find_if(items.begin(), items.end(),
+                           [&](const json& i) { return i.contains("rule") && i["rule"].value("comment", "") == comment_of["ssh"]; }));
+  Firewall fw;
+  fw.read = true;
+  fw.expected = *drift::parse_json(expected.dump());
+  fw.live = *drift::parse_json(live.dump());
+  fw.comparison = drift::compare(fw.expected, fw.live);
+  fw.state = FirewallState::drift;
+  ASSERT_EQ(fw.comparison.differences.size(), 1u);
+  EXPECT_EQ(fw.comparison.differences[0].kind, drift::DiffKind::rule_missing);
+  auto r = compare(p, healthy(), fw);
+  EXPECT_NE(find(r, "firewall-drift", ids.at("ssh")), nullptr) << "the finding names the row, not its comment";
+  EXPECT_EQ(find(r, "firewall-drift", ids.at("web-internal")), nullptr);
+  const std::string reach = at(r, "0.0.0.0:22").reach_text;
+  EXPECT_NE(reach.find("(row " + ids.at("ssh") + ") is not loaded"), std::string::npos) << reach;
 }

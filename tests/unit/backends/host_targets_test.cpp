@@ -2,8 +2,12 @@
 // port lists within multiport's limit and loads without flushing; firewalld keeps
 // the policy's order in rich-rule priorities, reports what it approximates, and
 // never starts outside a network namespace. (tests/netns/ proves both in the kernel.)
+#include <map>
 #include <regex>
+#include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
@@ -136,4 +140,79 @@ TEST(FirewalldRender, InterfaceZoneNamesFitFirewalldsLimit) {
     const std::size_t limit = f.name.rfind("zones/", 0) == 0 ? 17 : 18;
     EXPECT_LE(stem.size(), limit) << f.name;
   }
+}
+
+TEST(FirewalldRender, RegressionVlanInterfacesGiveNamesFirewalldAccepts) {
+  // firewalld refuses a '.' in a zone or policy name, and with it the whole configuration.
+  Policy p = case_policy("cms-default");
+  const std::map<std::string, std::string> vlan = {{"eth0", "eth0.100"}, {"eth1", "enp0s31f6.1000"}};
+  for (auto& i : p.interfaces) i = vlan.at(i);
+  for (auto& r : p.rules)
+    if (vlan.count(r.iface)) r.iface = vlan.at(r.iface);
+  p.interfaces.push_back("enp0s31f6.1001");  // the same name up to firewalld's limit
+  std::set<std::string> zones, policies, egress;
+  std::string bound;
+  for (const auto& f : firewalld_backend().compile(p).files) {
+    if (f.name == "direct.xml") continue;
+    const bool zone = f.name.rfind("zones/", 0) == 0;
+    const std::string stem = f.name.substr(f.name.find('/') + 1, f.name.rfind(".xml") - f.name.find('/') - 1);
+    // firewalld's check_name: letters, digits, '_', '-' ('/' is a path); 17 and 18 characters at most.
+    EXPECT_TRUE(std::regex_match(stem, std::regex("[A-Za-z0-9_-]+"))) << f.name;
+    EXPECT_LE(stem.size(), zone ? 17u : 18u) << f.name;
+    EXPECT_NE(f.content.find("<short>" + stem + "</short>"), std::string::npos) << f.content;
+    EXPECT_TRUE((zone ? zones : policies).insert(stem).second) << "two files named " << stem;
+    std::smatch m;
+    if (zone) bound += f.content;
+    else if (std::regex_search(f.content, m, std::regex("<egress-zone name=\"([^\"]*)\"/>")) && m[1] != "ANY")
+      egress.insert(m[1]);
+  }
+  EXPECT_EQ(zones.size(), 4u);
+  EXPECT_EQ(policies.size(), 4u);
+  EXPECT_EQ(egress.size(), 3u);
+  for (const auto& z : egress) EXPECT_EQ(zones.count(z), 1u) << z;
+  // The interfaces themselves keep their names.
+  for (const char* i : {"eth0.100", "enp0s31f6.1000", "enp0s31f6.1001"})
+    EXPECT_NE(bound.find(fmt::format("<interface name=\"{}\"/>", i)), std::string::npos) << i;
+  EXPECT_NE(bound.find("<short>pm1-eth0_100</short>"), std::string::npos) << bound;
+}
+
+TEST(HostTargetsRender, RegressionLongRowIdsKeepDistinctComments) {
+  // Two rows whose ids share their first 70 characters: an accept and a drop.
+  const std::string common = "cms-r20-supervisor-and-reporting-clients-to-the-application-server-tls";
+  ASSERT_EQ(common.size(), 70u);
+  const std::string accept_id = common + "-accept", drop_id = common + "-drop";
+  Policy p;
+  p.rules = {tcp_rule(accept_id, Direction::in, PortSet::single(22), Action::accept),
+             tcp_rule(drop_id, Direction::in, PortSet::single(23), Action::drop),
+             tcp_rule("short", Direction::in, PortSet::single(24), Action::drop)};
+  // The comment of the rule for each port, as written: nft `comment "X"`, iptables `--comment "X"`.
+  auto comments = [](const std::string& text, const std::string& port_re) {
+    std::set<std::string> found;
+    std::smatch m;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+      if (std::regex_search(line, m, std::regex("dport " + port_re + " .*comment \"([^\"]*)\""))) found.insert(m[1]);
+    return found;
+  };
+  std::vector<std::string> texts = {nftables_backend().compile(p).files.at(0).content};
+  for (const auto& f : iptables_backend().compile(p).files) texts.push_back(f.content);
+  for (const auto& text : texts) {
+    const auto a = comments(text, "22"), d = comments(text, "23");
+    ASSERT_EQ(a.size(), 1u) << text;
+    ASSERT_EQ(d.size(), 1u) << text;
+    EXPECT_NE(*a.begin(), *d.begin()) << text;
+    EXPECT_LE(a.begin()->size(), 64u);
+    EXPECT_EQ(a.begin()->rfind(common.substr(0, 55), 0), 0u) << *a.begin();
+    // Reading a comment back gives its row.
+    EXPECT_EQ(row_of_comment(p, *a.begin()), accept_id);
+    EXPECT_EQ(row_of_comment(p, *d.begin()), drop_id);
+    EXPECT_EQ(comments(text, "24"), std::set<std::string>{"short"});
+  }
+  EXPECT_EQ(row_of_comment(p, "short"), "short");
+  EXPECT_EQ(row_of_comment(p, "default"), "default") << "a comment of no row stays as it is";
+  // Ids that fit stay whole; the shortened form is stable.
+  EXPECT_EQ(row_comment(std::string(64, 'x')), std::string(64, 'x'));
+  EXPECT_EQ(row_comment(std::string(65, 'x')).size(), 64u);
+  EXPECT_EQ(row_comment(accept_id), row_comment(accept_id));
+  EXPECT_NE(row_comment(accept_id, 20), row_comment(drop_id, 20));
 }
