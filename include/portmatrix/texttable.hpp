@@ -34,7 +34,8 @@ std::string csv_line(const std::vector<std::string>& fields);
 std::string markdown_cell(std::string_view s);
 // A Markdown table: the header, the separator line and one line per row, every cell escaped.
 std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
-// Replaces control characters (other than tab) with U+FFFD so terminal output cannot be steered.
+// Replaces control characters (other than tab), invisible characters (text::is_hidden) and
+// invalid UTF-8 with U+FFFD, so terminal output cannot be steered or disguised.
 std::string printable(std::string_view s);
 
 }  // namespace portmatrix

@@ -131,21 +131,26 @@ Expected<State> load_state(const Paths& p) {
   if (!text) return Error{Error::Kind::state, text.error().message};
   auto j = nlohmann::json::parse(*text, nullptr, false);
   if (!j.is_object()) return Error{Error::Kind::state, fmt::format("{}/state.json is damaged", p.state_dir)};
-  s.status = j.value("status", "off");
-  s.matrix = j.value("matrix", "");
-  s.site = j.value("site", "");
-  s.hash = j.value("hash", "");
-  s.changed_at = j.value("changed_at", "");
-  s.changed_by = j.value("changed_by", "");
-  s.command = j.value("command", "");
-  s.pending_id = j.value("pending_id", "");
-  s.deadline = j.value("deadline", 0.0);
-  s.watchdog_pid = j.value("watchdog_pid", 0);
-  s.snapshot = j.value("snapshot", "");
-  s.previous_status = j.value("previous_status", "");
-  s.previous_hash = j.value("previous_hash", "");
-  s.site_file = j.value("site_file", "");
-  s.site_backup = j.value("site_backup", "");
+  // j.value() throws when a key holds another type: a damaged file is an error, not an abort.
+  try {
+    s.status = j.value("status", "off");
+    s.matrix = j.value("matrix", "");
+    s.site = j.value("site", "");
+    s.hash = j.value("hash", "");
+    s.changed_at = j.value("changed_at", "");
+    s.changed_by = j.value("changed_by", "");
+    s.command = j.value("command", "");
+    s.pending_id = j.value("pending_id", "");
+    s.deadline = j.value("deadline", 0.0);
+    s.watchdog_pid = j.value("watchdog_pid", 0);
+    s.snapshot = j.value("snapshot", "");
+    s.previous_status = j.value("previous_status", "");
+    s.previous_hash = j.value("previous_hash", "");
+    s.site_file = j.value("site_file", "");
+    s.site_backup = j.value("site_backup", "");
+  } catch (const nlohmann::json::exception& e) {
+    return Error{Error::Kind::state, fmt::format("{}/state.json is damaged: {}", p.state_dir, e.what())};
+  }
   return s;
 }
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <regex>
+#include <limits>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -85,9 +85,20 @@ class MatrixReader {
     if (!r_.check_map(n, "note", kNoteKeys, {"id", "text"})) return;
     Note note;
     note.origin = r_.loc(n);
-    if (auto v = n["id"]) note.id = static_cast<int>(r_.integer(v, "id").value_or(0));
+    if (auto v = n["id"]) note.id = note_number(v, "id").value_or(0);
     if (auto v = n["text"]) note.text = r_.prose(v, "text").value_or("");
     m.notes.push_back(std::move(note));
+  }
+
+  // A note's number: a positive int (a cast of anything larger wrapped onto another note).
+  std::optional<int> note_number(const YAML::Node& n, std::string_view key) {
+    auto v = r_.integer(n, key);
+    if (!v) return std::nullopt;
+    if (*v < 1 || *v > std::numeric_limits<int>::max()) {
+      r_.error(n, fmt::format("'{}': note numbers run from 1 to {}, found {}", key, std::numeric_limits<int>::max(), *v));
+      return std::nullopt;
+    }
+    return static_cast<int>(*v);
   }
 
   // A value lint treats as a finding: an error normally, a warning with a code when lenient.
@@ -200,7 +211,7 @@ class MatrixReader {
         r_.error(v, fmt::format("'notes' must be a list of note numbers, found {}", display(v)));
       } else {
         for (const auto& item : v)
-          if (auto id = r_.integer(item, "notes")) f.notes.push_back(static_cast<int>(*id));
+          if (auto id = note_number(item, "notes")) f.notes.push_back(*id);
         std::sort(f.notes.begin(), f.notes.end());
         f.notes.erase(std::unique(f.notes.begin(), f.notes.end()), f.notes.end());
       }
@@ -250,14 +261,22 @@ Parsed<Matrix> read_matrix_yaml(std::string_view text, std::string_view file, co
 }
 
 void check_matrix(const Matrix& m, Diagnostics& diags) {
-  static const std::regex id_re("[a-z0-9][a-z0-9._-]*");
+  // [a-z0-9][a-z0-9._-]*, by hand: std::regex recurses once per character and
+  // overflowed the stack on an id of some 30,000 characters.
+  auto valid_id = [](std::string_view id) {
+    auto ok = [](char c, bool first) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && (c == '.' || c == '_' || c == '-'));
+    };
+    if (id.empty() || !ok(id[0], true)) return false;
+    return std::all_of(id.begin() + 1, id.end(), [&](char c) { return ok(c, false); });
+  };
   std::set<std::string, std::less<>> systems, ids;
   for (const auto& s : m.systems) {
     if (s.name.empty()) diags.error(s.origin, "a system has an empty name");
     if (!systems.insert(s.name).second) diags.error(s.origin, fmt::format("system '{}' is declared twice", s.name));
   }
   for (const auto& f : m.flows) {
-    if (!std::regex_match(f.id, id_re))
+    if (!valid_id(f.id))
       diags.error(f.origin, fmt::format("flow id '{}' must be lower-case letters, digits, '.', '_' or '-'", f.id));
     if (!ids.insert(f.id).second) diags.error(f.origin, fmt::format("flow id '{}' is used twice", f.id));
     if (f.sources.empty()) diags.error(f.origin, fmt::format("flow '{}' has no source system", f.id));

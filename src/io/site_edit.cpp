@@ -64,7 +64,11 @@ std::string flow_map_with(const YAML::Node& map, std::string_view key, std::stri
   e << YAML::Flow << YAML::BeginMap;
   bool done = false;
   for (const auto& kv : map) {
-    const std::string k = kv.first.as<std::string>();
+    if (!kv.first.IsScalar()) {  // not a key the site reader accepts, but kept as it is
+      e << YAML::Key << kv.first << YAML::Value << kv.second;
+      continue;
+    }
+    const std::string k = kv.first.Scalar();
     e << YAML::Key << k << YAML::Value;
     if (k == key) {
       e << YAML::Load(std::string(value));

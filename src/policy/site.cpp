@@ -311,7 +311,17 @@ Parsed<LoadedPolicy> load_policy(std::string_view matrix_arg, std::string_view s
     bool bundled_name = matrix.find('/') == std::string::npos && !bundled::find("matrices", matrix).empty();
     if (!bundled_name && matrix[0] != '/' && slash != std::string::npos) matrix = site.substr(0, slash + 1) + matrix;
   }
+  const bool from_site = matrix_arg.empty();
   auto m = load_matrix(matrix);
+  if (from_site && !m) {
+    // A matrix that cannot be found or read is the site's 'matrix:' line's problem.
+    Diagnostics located;
+    for (auto d : m.diags.items()) {
+      if (d.loc.file.empty()) d.loc = s.value->matrix_loc.file.empty() ? SourceLoc{s.value->file, 1, 1} : s.value->matrix_loc;
+      located.add(std::move(d));
+    }
+    m.diags = std::move(located);
+  }
   out.diags.append(m.diags);
   if (!m) return out;
   auto p = bind_policy(*m.value, *s.value);

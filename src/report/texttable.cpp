@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "portmatrix/text.hpp"
+
 namespace portmatrix {
 
 namespace {
@@ -124,9 +126,17 @@ std::string markdown_table(const std::vector<std::string>& header, const std::ve
 
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char c : s) {
-    if ((c < 0x20 && c != '\t') || c == 0x7f) out += "\xEF\xBF\xBD";
-    else out += static_cast<char>(c);
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    char32_t cp = 0;
+    std::size_t n = text::utf8_char(s, i, cp);
+    if (n == 0 || (cp != '\t' && text::is_control(cp)) || text::is_hidden(cp)) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      i += n ? n : 1;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
   }
   return out;
 }

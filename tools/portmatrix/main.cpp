@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "portmatrix/fileio.hpp"
+#include "portmatrix/text.hpp"
 
 namespace pmcli {
 
@@ -27,7 +28,7 @@ void print_diags(const portmatrix::Diagnostics& d) {
 }
 
 int report(const portmatrix::Error& e) {
-  std::cerr << "portmatrix: error: " << e.message << "\n";
+  std::cerr << "portmatrix: error: " << portmatrix::text::visible(e.message) << "\n";
   switch (e.kind) {
     case portmatrix::Error::Kind::input:
     case portmatrix::Error::Kind::io: return kUsage;

@@ -1,5 +1,6 @@
 // Public entry point of the importer: layout detection and dispatch.
 #include "portmatrix/import.hpp"
+#include "portmatrix/text.hpp"
 
 #include <cstdint>
 
@@ -51,42 +52,31 @@ bool is_markdown_separator(std::string_view l) {
   return cells >= 2;
 }
 
-// The length of the valid UTF-8 sequence at s[i] that is not a control character, or 0.
-std::size_t text_char(std::string_view s, std::size_t i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  unsigned c = b(0);
-  if (c == '\t' || c == '\n' || c == '\r') return 1;
-  if (c < 0x20 || c == 0x7F) return 0;
-  if (c < 0x80) return 1;
-  std::size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
-  if (n == 0 || c > 0xF4 || i + n > s.size()) return 0;
-  std::uint32_t cp = c & (0xFF >> (n + 1));
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((b(k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3F);
-  }
-  bool overlong = (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000);
-  bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
-  bool c1_control = cp >= 0x80 && cp <= 0x9F;
-  if (overlong || surrogate || c1_control || cp > 0x10FFFF) return 0;
-  return n;
-}
-
-// Input must be UTF-8 text: bytes that are not (invalid sequences, control
-// characters other than tab and line ends) would not survive into the YAML
-// matrix unchanged, so they are errors, reported at the first one on each line.
+// Input must be plain text (text::problem's rules, with tabs and line ends, so
+// a table's layout): invalid UTF-8, control characters and invisible characters
+// would not survive into the YAML matrix unchanged, or would make a name read as
+// another, so they are errors, reported at the first one on each line.
 void check_text(std::string_view s, const std::string& file, Diagnostics& diags) {
   constexpr int kMaxReports = 20;
   int line = 1, col = 1, reported_line = 0, reports = 0;
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = text_char(s, i);
+    char32_t cp = 0;
+    std::size_t n = text::utf8_char(s, i, cp);
+    std::string why;
     if (n == 0) {
-      if (reported_line != line && reports++ < kMaxReports)
-        diags.error({file, line, col}, fmt::format("byte 0x{:02X} is not UTF-8 text (a control character or an "
-                                                   "invalid UTF-8 sequence)",
-                                                   static_cast<unsigned char>(s[i])));
-      reported_line = line;
+      why = fmt::format("byte 0x{:02X} is not UTF-8 text (a control character or an invalid UTF-8 sequence)",
+                        static_cast<unsigned char>(s[i]));
       n = 1;
+    } else if (cp != '\t' && cp != '\n' && cp != '\r' && text::is_control(cp)) {
+      why = fmt::format("byte 0x{:02X} is not UTF-8 text (a control character or an invalid UTF-8 sequence)",
+                        static_cast<unsigned char>(s[i]));
+    } else if (text::is_hidden(cp)) {
+      why = fmt::format("U+{:04X} is an invisible character that changes how the text around it shows",
+                        static_cast<std::uint32_t>(cp));
+    }
+    if (!why.empty()) {
+      if (reported_line != line && reports++ < kMaxReports) diags.error({file, line, col}, std::move(why));
+      reported_line = line;
     }
     if (s[i] == '\n') {
       ++line;
@@ -122,6 +112,16 @@ Parsed<Matrix> import_table(std::string_view text, std::string_view file, Import
   Parsed<Matrix> out;
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   check_text(text, std::string(file), out.diags);
+  // The options become names in the matrix too: the same rules as the matrix reader's.
+  auto option = [&](std::string_view what, const std::string& value) {
+    if (auto p = text::problem(value, text::Kind::line)) out.diags.error({}, fmt::format("{} {}", what, *p));
+  };
+  option("the matrix name", options.name);
+  option("the title", options.title);
+  for (const auto& a : options.aliases) {
+    option(fmt::format("alias '{}'", text::visible(a.alias)), a.alias);
+    option(fmt::format("the system of alias '{}'", text::visible(a.alias)), a.canonical);
+  }
   if (out.diags.has_errors()) return out;
   if (format == ImportFormat::automatic) {
     auto detected = detect_import_format(text, file);

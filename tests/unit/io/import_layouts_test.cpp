@@ -225,3 +225,24 @@ TEST(ImportText, InputMustBeUtf8Text) {
   // Valid multi-byte text (an en dash, a BOM at the start) is fine.
   EXPECT_TRUE(import_table("\xEF\xBB\xBF" + kHeader + "A\tEphemeral\tB\t5001\u20135002\tTCP\tNo\tOpen\tx\n", "t.txt"));
 }
+
+TEST(ImportText, InvisibleCharactersAndBadOptionsAreRefused) {
+  // Found by fuzz_import: import wrote matrices with U+FEFF, U+200B or U+202E in a
+  // name, and its own matrix reader then refused them.
+  auto p = import_table(kHeader + "A\tEphemeral\tB\xE2\x80\x8B\t22\tTCP\tNo\tOpen\tx\n", "t.txt", ImportFormat::text);
+  EXPECT_FALSE(p);
+  ASSERT_FALSE(p.diags.items().empty());
+  EXPECT_EQ(p.diags.items()[0].format(),
+            "t.txt:3:14: error: U+200B is an invisible character that changes how the text around it shows");
+  std::string good = kHeader + "A\tEphemeral\tB\t22\tTCP\tNo\tOpen\tx\n";
+  ASSERT_TRUE(import_table(good, "t.txt", ImportFormat::text));
+  ImportOptions o;
+  o.name = "a\nb";
+  EXPECT_FALSE(import_table(good, "t.txt", ImportFormat::text, o));
+  o = {};
+  o.aliases = {{"CMS", "C\x01MS"}};
+  auto q = import_table(good, "t.txt", ImportFormat::text, o);
+  EXPECT_FALSE(q);
+  ASSERT_FALSE(q.diags.items().empty());
+  EXPECT_EQ(q.diags.items()[0].format(), "error: the system of alias 'CMS' contains the control character U+0001");
+}

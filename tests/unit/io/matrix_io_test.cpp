@@ -241,3 +241,22 @@ TEST(MatrixIo, ABundledNameIsNeverShadowedByAFile) {
   ASSERT_TRUE(local);
   EXPECT_EQ(local.value->name, "t");
 }
+
+TEST(MatrixIo, AVeryLongIdIsCheckedWithoutRecursion) {
+  // std::regex recursed once per character and overflowed the stack at some 30,000.
+  std::string t = kMinimal;
+  t.replace(t.find("id: f"), 5, "id: " + std::string(200000, 'a'));
+  auto p = read_matrix_yaml(t, "v.yaml");
+  EXPECT_TRUE(p) << first_error(p);
+  t.replace(t.find("id: a"), 5, "id: A");
+  EXPECT_NE(first_error(read_matrix_yaml(t, "v.yaml")).find("must be lower-case letters"), std::string::npos);
+}
+
+TEST(MatrixIo, NoteNumbersDoNotWrap) {
+  // static_cast<int> turned note 4294967297 into note 1.
+  std::string t = std::string(kMinimal) + "    notes: [4294967297]\nnotes:\n  - {id: 1, text: a}\n";
+  EXPECT_EQ(first_error(read_matrix_yaml(t, "v.yaml")),
+            "v.yaml:12:13: error: 'notes': note numbers run from 1 to 2147483647, found 4294967297");
+  t = std::string(kMinimal) + "notes:\n  - {id: -3, text: a}\n";
+  EXPECT_NE(first_error(read_matrix_yaml(t, "v.yaml")).find("found -3"), std::string::npos);
+}

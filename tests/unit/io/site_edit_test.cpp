@@ -68,3 +68,12 @@ TEST(SiteEdit, RejectsBrokenInput) {
   EXPECT_FALSE(edit_site_flow("flows: 3\n", "site.yaml", "a", "enabled", "true"));
   EXPECT_FALSE(edit_site_flow(kSite, "site.yaml", "spi", "enabled", "[unclosed"));
 }
+
+TEST(SiteEdit, ANonScalarKeyIsKeptNotAThrow) {
+  // as<std::string>() on the key [a] threw YAML::TypedBadConversion out of the editor.
+  auto r = edit_site_flow("portmatrix-site: 1\nhost: CMS\nflows:\n  web: {[a]: 1, enabled: false}\n", "site.yaml", "web",
+                          "enabled", "true");
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_NE(r->find("enabled: true"), std::string::npos) << *r;
+  EXPECT_NE(r->find("[a]: 1"), std::string::npos) << *r;
+}

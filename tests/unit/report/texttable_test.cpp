@@ -129,3 +129,12 @@ TEST(TextTableMarkdown, CmarkShowsEveryHostileTextAsWritten) {
     }
   }
 }
+
+TEST(TextTablePrintable, NothingReachesTheTerminalThatCouldSteerOrDisguiseIt) {
+  const std::string r = "\xEF\xBF\xBD";
+  EXPECT_EQ(printable("Admin\tterminal \xC3\xA9"), "Admin\tterminal \xC3\xA9");
+  EXPECT_EQ(printable("a\x1b[2K\rb"), "a" + r + "[2K" + r + "b");
+  EXPECT_EQ(printable("a\xC2\x9B" "2J"), "a" + r + "2J");           // C1 CSI
+  EXPECT_EQ(printable("Admin\xE2\x80\xAE" "12345"), "Admin" + r + "12345");  // right-to-left override
+  EXPECT_EQ(printable("x\xFFy"), "x" + r + "y");
+}
