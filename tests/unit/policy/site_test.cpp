@@ -1,5 +1,9 @@
 #include "portmatrix/site.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <gtest/gtest.h>
 
 #include "portmatrix/evaluate.hpp"
@@ -213,4 +217,21 @@ TEST(Site, ProtocolsBeyondTheMatrixAreAWarning) {
   p = bind_text(replace(kSite, "flows:\n", "flows:\n  ntp: {protocols: [udp]}\n"));  // ntp is udp: narrowing, no warning
   EXPECT_TRUE(p) << all_diags(p.diags);
   EXPECT_EQ(all_diags(p.diags).find("go beyond"), std::string::npos) << all_diags(p.diags);
+}
+
+TEST(Site, AMissingMatrixIsReportedAtTheSitesMatrixLine) {
+  char dir[] = "/tmp/pm-site-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/site.yaml";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(replace(kSite, "matrix: cms-r20", "matrix: no-such-matrix.yaml").c_str(), f);
+    std::fclose(f);
+  }
+  auto p = load_policy("", path);
+  std::remove(path.c_str());
+  ::rmdir(dir);
+  EXPECT_FALSE(p);
+  EXPECT_NE(all_diags(p.diags).find(path + ":2:9: error: "), std::string::npos) << all_diags(p.diags);
 }
