@@ -4,8 +4,6 @@
 #include <dirent.h>
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -26,27 +24,20 @@ std::vector<std::string> inputs(const std::string& target) {
   return out;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 TEST(FuzzRegression, Import) {
-  for (const auto& f : inputs("import")) EXPECT_EQ(pmfuzz::import_one(slurp(f)), "") << f;
+  for (const auto& f : inputs("import")) EXPECT_EQ(pmfuzz::import_one(pmtest::read_all(f)), "") << f;
 }
 
 TEST(FuzzRegression, MatrixYaml) {
-  for (const auto& f : inputs("matrix_yaml")) EXPECT_EQ(pmfuzz::matrix_yaml_one(slurp(f)), "") << f;
+  for (const auto& f : inputs("matrix_yaml")) EXPECT_EQ(pmfuzz::matrix_yaml_one(pmtest::read_all(f)), "") << f;
 }
 
 // Found by fuzz_matrix_yaml: a port map without 'ports' threw YAML::InvalidNode
 // out of read_matrix_yaml instead of reporting the missing key.
 TEST(FuzzRegression, PortSpecMapWithoutPortsIsAnError) {
-  auto text = slurp(pmtest::source_path("tests/regression/matrix_yaml/port-spec-map-without-ports.yaml"));
+  auto text = pmtest::read_all(pmtest::source_path("tests/regression/matrix_yaml/port-spec-map-without-ports.yaml"));
   auto parsed = portmatrix::read_matrix_yaml(text, "m.yaml");
   EXPECT_FALSE(parsed);
   ASSERT_EQ(parsed.diags.items().size(), 1u);
