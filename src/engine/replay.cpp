@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/hash.hpp"
+#include "engine/timeutil.hpp"
 #include "portmatrix/evaluate.hpp"
 #include "portmatrix/fileio.hpp"
 
@@ -161,7 +162,8 @@ Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::s
 }
 
 std::string iso_time_ns(std::int64_t ns) {
-  std::time_t t = static_cast<std::time_t>(ns / 1'000'000'000);
+  const SplitNs split = split_ns(ns);
+  std::time_t t = static_cast<std::time_t>(split.seconds);
   // Connections end close together in time: the calendar part is remembered
   // for the last second asked about.
   thread_local std::time_t last_t = 0;
@@ -174,8 +176,7 @@ std::string iso_time_ns(std::int64_t ns) {
     last_text.assign(buf, n);
     last_t = t;
   }
-  std::int64_t us = (ns % 1'000'000'000) / 1000;
-  if (us < 0) return fmt::format("{}.{:06}Z", last_text, us);
+  std::int64_t us = split.nanos / 1000;
   std::string out;
   out.reserve(last_text.size() + 8);
   out += last_text;

@@ -21,4 +21,20 @@ inline std::int64_t add_ns(std::int64_t t, std::int64_t d) {
   return r;
 }
 
+// ns split into whole seconds (rounded toward minus infinity) and the
+// nanoseconds after them, always in [0, 1e9), so times before 1970 print as
+// the second before plus a positive fraction.
+struct SplitNs {
+  std::int64_t seconds;
+  std::int64_t nanos;
+};
+inline SplitNs split_ns(std::int64_t ns) {
+  std::int64_t s = ns / 1'000'000'000, r = ns % 1'000'000'000;
+  if (r < 0) {
+    r += 1'000'000'000;
+    --s;
+  }
+  return {s, r};
+}
+
 }  // namespace portmatrix

@@ -188,6 +188,30 @@ AddrSet AddrSet::any_of(Family f) {
 }
 
 namespace {
+// Appends [lo, hi] split into the largest aligned blocks.
+void split_range(Family f, u128 lo, u128 hi, std::vector<Prefix>& out) {
+  const int bits = f == Family::ipv4 ? 32 : 128;
+  while (true) {
+    int len = bits;
+    while (len > 0) {
+      u128 m = mask_of(len - 1, bits);
+      u128 block_hi = lo | (~m & mask_of(bits, bits));
+      if ((lo & ~m & mask_of(bits, bits)) != 0 || block_hi > hi) break;
+      --len;
+    }
+    u128 block_hi = lo | (~mask_of(len, bits) & mask_of(bits, bits));
+    out.push_back(Prefix{from_value(f, lo), static_cast<std::uint8_t>(len)});
+    if (block_hi >= hi) break;
+    lo = block_hi + 1;
+  }
+}
+
+u128 range_lo(const Prefix& p) { return value_of(p.addr); }
+u128 range_hi(const Prefix& p) {
+  const int bits = p.addr.bits();
+  return value_of(p.addr) | (~mask_of(p.len, bits) & mask_of(bits, bits));
+}
+
 // Rebuilds a minimal sorted prefix list covering the same addresses.
 std::vector<Prefix> canonical(Family f, const std::vector<Prefix>& in) {
   const int bits = f == Family::ipv4 ? 32 : 128;
@@ -207,30 +231,49 @@ std::vector<Prefix> canonical(Family f, const std::vector<Prefix>& in) {
     }
   }
   std::vector<Prefix> out;
-  for (auto [lo, hi] : merged) {
-    // Split [lo, hi] into the largest aligned blocks.
-    while (true) {
-      int len = bits;
-      while (len > 0) {
-        u128 m = mask_of(len - 1, bits);
-        u128 block_hi = lo | (~m & mask_of(bits, bits));
-        if ((lo & ~m & mask_of(bits, bits)) != 0 || block_hi > hi) break;
-        --len;
-      }
-      u128 block_hi = lo | (~mask_of(len, bits) & mask_of(bits, bits));
-      out.push_back(Prefix{from_value(f, lo), static_cast<std::uint8_t>(len)});
-      if (block_hi >= hi) break;
-      lo = block_hi + 1;
-    }
-  }
+  for (auto [lo, hi] : merged) split_range(f, lo, hi, out);
   return out;
 }
 }  // namespace
 
+// Same result as rebuilding canonical() with p added, without the rebuild: the
+// list is the blocks of sorted, disjoint, non-adjacent ranges, so the blocks of
+// the ranges p touches are found by binary search and replaced by the blocks of
+// their union. Adding in ascending order costs O(bits) per prefix.
 void AddrSet::add(const Prefix& p) {
-  auto& v = p.addr.family == Family::ipv4 ? v4_ : v6_;
-  v.push_back(p);
-  v = canonical(p.addr.family, v);
+  const Family f = p.addr.family;
+  auto& v = f == Family::ipv4 ? v4_ : v6_;
+  const u128 lo = range_lo(p), hi = range_hi(p);
+  const u128 top = mask_of(p.addr.bits(), p.addr.bits());
+  // First block that ends at or after lo - 1 (blocks are disjoint, so their ends ascend).
+  std::size_t i = std::size_t(std::partition_point(v.begin(), v.end(), [&](const Prefix& x) {
+                                return lo != 0 && range_hi(x) < lo - 1;
+                              }) - v.begin());
+  // First block at or after i that starts after hi + 1.
+  std::size_t j = std::size_t(std::partition_point(v.begin() + std::ptrdiff_t(i), v.end(), [&](const Prefix& x) {
+                                return hi == top || range_lo(x) <= hi + 1;
+                              }) - v.begin());
+  u128 new_lo = lo, new_hi = hi;
+  if (i < j) {
+    // Widen to whole ranges: adjacent blocks belong to the same range.
+    while (i > 0 && range_hi(v[i - 1]) + 1 == range_lo(v[i])) --i;
+    while (j < v.size() && range_hi(v[j - 1]) + 1 == range_lo(v[j])) ++j;
+    new_lo = std::min(lo, range_lo(v[i]));
+    new_hi = std::max(hi, range_hi(v[j - 1]));
+  }
+  std::vector<Prefix> blocks;
+  split_range(f, new_lo, new_hi, blocks);
+  if (j == v.size() && i == j) {
+    v.insert(v.end(), blocks.begin(), blocks.end());
+    return;
+  }
+  // Overwrite the replaced blocks in place, then erase or insert the difference.
+  const std::size_t old_n = j - i, common = std::min(old_n, blocks.size());
+  std::copy(blocks.begin(), blocks.begin() + std::ptrdiff_t(common), v.begin() + std::ptrdiff_t(i));
+  if (old_n > blocks.size())
+    v.erase(v.begin() + std::ptrdiff_t(i + common), v.begin() + std::ptrdiff_t(j));
+  else
+    v.insert(v.begin() + std::ptrdiff_t(j), blocks.begin() + std::ptrdiff_t(common), blocks.end());
 }
 
 void AddrSet::add(const AddrSet& other) {

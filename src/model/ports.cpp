@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -27,9 +28,26 @@ void normalize(std::vector<PortRange>& v) {
 
 PortSet::PortSet(std::vector<PortRange> ranges) : ranges_(std::move(ranges)) { normalize(ranges_); }
 
+// Keeps the canonical form incrementally: the ranges r touches (overlaps or is
+// adjacent to) are found by binary search and replaced by their union, so
+// adding in ascending order is amortised O(1) and any order avoids a full sort.
 void PortSet::add(PortRange r) {
-  ranges_.push_back(r);
-  normalize(ranges_);
+  PM_ASSERT(r.lo <= r.hi, "reversed port range");
+  // First range that ends at or after r.lo - 1.
+  auto first = std::partition_point(ranges_.begin(), ranges_.end(), [&](const PortRange& x) {
+    return std::uint32_t(x.hi) + 1 < std::uint32_t(r.lo);
+  });
+  // First range that starts after r.hi + 1.
+  auto last = std::partition_point(first, ranges_.end(), [&](const PortRange& x) {
+    return std::uint32_t(x.lo) <= std::uint32_t(r.hi) + 1;
+  });
+  if (first == last) {
+    ranges_.insert(first, r);
+    return;
+  }
+  first->lo = std::min(first->lo, r.lo);
+  first->hi = std::max(std::prev(last)->hi, r.hi);
+  ranges_.erase(std::next(first), last);
 }
 
 void PortSet::add(const PortSet& other) {

@@ -232,10 +232,13 @@ TEST(CliInputErrors, ConnectionTableHoldsAtLeastOne) {
   const std::string cap = s / "ssh.pcap";
   write_ssh_capture(cap);
   for (const char* cmd : {"replay", "learn"}) {
-    auto r = pm({cmd, cap, "--table", "0"});
-    EXPECT_EQ(r.exit_code, 2) << cmd;
-    EXPECT_EQ(r.out, "") << cmd;
-    EXPECT_NE(r.err.find("--table"), std::string::npos) << cmd << ": " << r.err;
+    // "-18446744073709551615" wrapped to 1 when --table was read as an unsigned number.
+    for (const char* bad : {"0", "-1", "-18446744073709551615", "2147483648"}) {
+      auto r = pm({cmd, cap, "--table", bad});
+      EXPECT_EQ(r.exit_code, 2) << cmd << " " << bad;
+      EXPECT_EQ(r.out, "") << cmd << " " << bad;
+      EXPECT_NE(r.err.find("--table"), std::string::npos) << cmd << " " << bad << ": " << r.err;
+    }
     EXPECT_EQ(pm({cmd, cap, "--table", "1"}).exit_code, 0) << cmd;
   }
 }

@@ -15,7 +15,8 @@ namespace {
 struct ReplayCliOptions {
   std::vector<std::string> captures;
   std::string matrix, site, format, output;
-  std::size_t table = 262144;
+  // Signed: CLI11 reads "-1" into an unsigned type by wrapping it.
+  long long table = 262144;
 };
 
 portmatrix::ProgressHook progress_bar() {
@@ -45,7 +46,7 @@ int run_replay(const ReplayCliOptions& o) {
   if (!lp) return kUsage;
   const bool json = o.format == "json";
   portmatrix::ReplayOptions ro;
-  ro.engine.conntrack.max_entries = o.table;
+  ro.engine.conntrack.max_entries = static_cast<std::size_t>(o.table);
   ro.progress = progress_bar();
   bool first = true;
   // Lines gather in a buffer written out in large pieces: a capture can hold millions of connections.
@@ -103,7 +104,7 @@ int run_learn(const ReplayCliOptions& o) {
     if (!lp) return kUsage;
   }
   portmatrix::LearnOptions lo;
-  lo.engine.conntrack.max_entries = o.table;
+  lo.engine.conntrack.max_entries = static_cast<std::size_t>(o.table);
   lo.progress = progress_bar();
   portmatrix::EngineReport rep;
   auto m = portmatrix::learn_matrix(lp ? lp->policy : empty, o.captures, lo, &rep);
@@ -113,7 +114,7 @@ int run_learn(const ReplayCliOptions& o) {
 }
 
 // The connection table holds at least one connection and at most 2^31 - 1 (the bound of its indexes).
-CLI::Range table_range() { return CLI::Range(std::size_t{1}, (std::size_t{1} << 31) - 1); }
+CLI::Range table_range() { return CLI::Range(1LL, (1LL << 31) - 1); }
 
 void setup_replay(CLI::App& app) {
   auto o = std::make_shared<ReplayCliOptions>();

@@ -480,6 +480,7 @@ class Interpreter {
         product = s;
       }
     std::set<std::string> taken;
+    std::map<std::string, int> next_suffix;
     for (auto& row : rows_) {
       Flow& f = row.flow;
       auto has_product = [&](const std::vector<std::string>& v) {
@@ -499,7 +500,12 @@ class Interpreter {
       if (base.empty()) base = "flow";
       std::string id = base;
       if (taken.count(id) && slug(peer) != base && !slug(peer).empty()) id = base + "-" + slug(peer);
-      for (int n = 2; taken.count(id); ++n) id = fmt::format("{}-{}", base, n);
+      if (taken.count(id)) {
+        // The smallest free "base-N" (N >= 2) only grows as ids are taken, so
+        // the search resumes where it last stopped for this base.
+        int& n = next_suffix.try_emplace(base, 2).first->second;
+        while (taken.count(id = fmt::format("{}-{}", base, n))) ++n;
+      }
       taken.insert(id);
       f.id = id;
     }

@@ -2,12 +2,15 @@
 // JSON objects for speed: held here to what fmt and nlohmann::json give.
 #include "portmatrix/replay.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "engine/timeutil.hpp"
 #include "portmatrix/site.hpp"
 
 using namespace portmatrix;
@@ -79,6 +82,42 @@ TEST(ReplayOutput, TimesAreIsoUtcWithMicroseconds) {
   // Another second, then the first again: the remembered calendar part follows.
   EXPECT_EQ(iso_time_ns(1'700'086'400'999'999'999), "2023-11-15T22:13:20.999999Z");
   EXPECT_EQ(iso_time_ns(1'700'000'000'100'000'000), "2023-11-14T22:13:20.100000Z");
+}
+
+// Before 1970 the second is rounded down and the fraction counts up from it: it
+// used to print "1969-12-31T23:59:51.-998500Z" for -9.9985 s.
+TEST(ReplayOutput, TimesBefore1970HaveAPositiveFraction) {
+  EXPECT_EQ(iso_time_ns(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(iso_time_ns(-1'000), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(iso_time_ns(-1'001), "1969-12-31T23:59:59.999998Z");
+  EXPECT_EQ(iso_time_ns(-999'999'999), "1969-12-31T23:59:59.000000Z");
+  EXPECT_EQ(iso_time_ns(-1'000'000'000), "1969-12-31T23:59:59.000000Z");
+  EXPECT_EQ(iso_time_ns(-1'000'000'001), "1969-12-31T23:59:58.999999Z");
+  EXPECT_EQ(iso_time_ns(-9'998'500'000), "1969-12-31T23:59:50.001500Z");
+  EXPECT_EQ(iso_time_ns(-86'400'000'000'000), "1969-12-31T00:00:00.000000Z");
+  // Alternating around the epoch: the remembered calendar part follows the rounded-down second.
+  EXPECT_EQ(iso_time_ns(500'000'000), "1970-01-01T00:00:00.500000Z");
+  EXPECT_EQ(iso_time_ns(-500'000'000), "1969-12-31T23:59:59.500000Z");
+  EXPECT_EQ(iso_time_ns(0), "1970-01-01T00:00:00.000000Z");
+  const std::string oldest = iso_time_ns(std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(oldest, "1677-09-21T00:12:43.145224Z");
+}
+
+TEST(TimeUtil, SplitNsRoundsTowardMinusInfinity) {
+  EXPECT_EQ(split_ns(0).seconds, 0);
+  EXPECT_EQ(split_ns(0).nanos, 0);
+  EXPECT_EQ(split_ns(1'999'999'999).seconds, 1);
+  EXPECT_EQ(split_ns(1'999'999'999).nanos, 999'999'999);
+  EXPECT_EQ(split_ns(-1).seconds, -1);
+  EXPECT_EQ(split_ns(-1).nanos, 999'999'999);
+  EXPECT_EQ(split_ns(-1'000'000'000).seconds, -1);
+  EXPECT_EQ(split_ns(-1'000'000'000).nanos, 0);
+  auto m = split_ns(std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(m.seconds, -9'223'372'037);
+  EXPECT_EQ(m.nanos, 145'224'192);
+  auto x = split_ns(std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(x.seconds, 9'223'372'036);
+  EXPECT_EQ(x.nanos, 854'775'807);
 }
 
 TEST(ReplayOutput, TextAndJsonLinesAreWhatFmtAndNlohmannGave) {

@@ -193,6 +193,33 @@ TEST(ImportText, IdsAreUniqueAndValid) {
   EXPECT_EQ(ids, (std::vector<std::string>{"ssh", "ssh-d", "ssh-2", "f-g"}));
 }
 
+// Repeated ids take the next free "-N" for their base, skipping ones taken
+// another way, exactly as the one-by-one search did.
+TEST(ImportText, RepeatedIdsTakeTheNextFreeSuffix) {
+  const std::string ssh = "C\tEphemeral\tD\t22\tTCP/SSH\tNo\tOpen\tx\n";
+  const std::string ssh3 = "C\tEphemeral\tD\t23\tTCP/SSH-3\tNo\tOpen\tx\n";
+  auto p = import_text(ssh + ssh + ssh3 + ssh + ssh + ssh + ssh3 + ssh3 + "A\tEphemeral\tD\t22\tTCP/SSH\tNo\tOpen\tx\n");
+  ASSERT_TRUE(p) << first(p.diags, Severity::error);
+  std::vector<std::string> ids;
+  for (const auto& f : p.value->flows) ids.push_back(f.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"ssh", "ssh-c", "ssh-3", "ssh-2", "ssh-4", "ssh-5", "ssh-3-c", "ssh-3-2",
+                                           "ssh-a"}));
+}
+
+// Thousands of rows with one base id: the suffix search must not start over
+// at 2 for every row (4,000 rows took 6.9 s).
+TEST(ImportText, ManyRowsWithOneBaseIdAreNumberedInOrder) {
+  std::string body;
+  const int n = 5000;
+  for (int i = 0; i < n; ++i) body += "C\tEphemeral\tD\t" + std::to_string(1000 + i) + "\tTCP/SSH\tNo\tOpen\tx\n";
+  auto p = import_text(body);
+  ASSERT_TRUE(p) << first(p.diags, Severity::error);
+  ASSERT_EQ(p.value->flows.size(), std::size_t(n));
+  EXPECT_EQ(p.value->flows[0].id, "ssh");
+  EXPECT_EQ(p.value->flows[1].id, "ssh-d");  // C and D are named equally often: C is taken for the product
+  for (int i = 2; i < n; ++i) ASSERT_EQ(p.value->flows[std::size_t(i)].id, "ssh-" + std::to_string(i)) << i;
+}
+
 TEST(ImportText, PageFurnitureAndRepeatedHeadersBetweenRows) {
   std::string footer = "**Vendor - Confidential**\n";
   auto p = import_table(footer + kHeader + "A\tEphemeral\tB\t22\tTCP\tNo\tOpen\tx\n\n" + footer + "\n" + kHeader +
