@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -49,5 +50,32 @@ inline bool wait_for_text(const std::string& path, std::string_view needle, std:
   }
   return true;
 }
+
+// A fresh directory under /tmp, removed with everything in it when the test ends.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    char t[] = "/tmp/pmtest-XXXXXX";
+    if (::mkdtemp(t) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+    dir_ = t;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return dir_; }
+  std::string operator/(std::string_view name) const { return dir_ + "/" + std::string(name); }
+  // Writes text to the file name in the directory and returns its path.
+  std::string write(std::string_view name, std::string_view text) const {
+    std::string p = *this / name;
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
+
+ private:
+  std::string dir_;
+};
 
 }  // namespace pmtest

@@ -2,11 +2,10 @@
 
 #include <unistd.h>
 
-#include <cstdio>
-
 #include <gtest/gtest.h>
 
 #include "portmatrix/bundled.hpp"
+#include "support/testing.hpp"
 
 using namespace portmatrix;
 
@@ -219,23 +218,14 @@ TEST(MatrixIo, AnAliasBombIsRefusedNotExpanded) {
 
 TEST(MatrixIo, ABundledNameIsNeverShadowedByAFile) {
   // A file named cms-r20 in the current directory used to replace the bundled matrix.
-  char dir[] = "/tmp/pm-shadow-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string file = std::string(dir) + "/cms-r20";
-  {
-    std::FILE* f = std::fopen(file.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs(kMinimal, f);
-    std::fclose(f);
-  }
+  pmtest::ScratchDir dir;
+  dir.write("cms-r20", kMinimal);
   char old[4096];
   ASSERT_NE(::getcwd(old, sizeof old), nullptr);
-  ASSERT_EQ(::chdir(dir), 0);
+  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
   auto bundled = load_matrix("cms-r20");
   auto local = load_matrix("./cms-r20");
   EXPECT_EQ(::chdir(old), 0);
-  std::remove(file.c_str());
-  ::rmdir(dir);
   ASSERT_TRUE(bundled);
   EXPECT_EQ(bundled.value->flows.size(), 15u);
   ASSERT_TRUE(local);

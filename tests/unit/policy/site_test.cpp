@@ -1,13 +1,10 @@
 #include "portmatrix/site.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
-
 #include <gtest/gtest.h>
 
 #include "portmatrix/evaluate.hpp"
 #include "portmatrix/matrix_io.hpp"
+#include "support/testing.hpp"
 
 using namespace portmatrix;
 
@@ -220,18 +217,9 @@ TEST(Site, ProtocolsBeyondTheMatrixAreAWarning) {
 }
 
 TEST(Site, AMissingMatrixIsReportedAtTheSitesMatrixLine) {
-  char dir[] = "/tmp/pm-site-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/site.yaml";
-  {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    std::fputs(replace(kSite, "matrix: cms-r20", "matrix: no-such-matrix.yaml").c_str(), f);
-    std::fclose(f);
-  }
+  pmtest::ScratchDir dir;
+  std::string path = dir.write("site.yaml", replace(kSite, "matrix: cms-r20", "matrix: no-such-matrix.yaml"));
   auto p = load_policy("", path);
-  std::remove(path.c_str());
-  ::rmdir(dir);
   EXPECT_FALSE(p);
   EXPECT_NE(all_diags(p.diags).find(path + ":2:9: error: "), std::string::npos) << all_diags(p.diags);
 }
