@@ -1,5 +1,6 @@
 #include "io/yaml_util.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -10,6 +11,16 @@
 namespace portmatrix::yamlio {
 
 std::optional<YAML::Node> Reader::load(std::string_view text) {
+  // yaml-cpp takes a NUL among the first bytes for UTF-16 or UTF-32 and decodes
+  // the whole file so, reporting odd characters; a YAML stream never holds one.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    std::string_view before = text.substr(0, nul);
+    int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    auto bol = before.rfind('\n');
+    int column = 1 + static_cast<int>(bol == std::string_view::npos ? nul : nul - bol - 1);
+    diags_.error({file_, line, column}, "a NUL byte: YAML files are text (UTF-8)");
+    return std::nullopt;
+  }
   YAML::Node doc;
   try {
     doc = YAML::Load(std::string(text));

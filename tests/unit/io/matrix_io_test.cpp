@@ -250,3 +250,11 @@ TEST(MatrixIo, NoteNumbersDoNotWrap) {
   t = std::string(kMinimal) + "notes:\n  - {id: -3, text: a}\n";
   EXPECT_NE(first_error(read_matrix_yaml(t, "v.yaml")).find("found -3"), std::string::npos);
 }
+
+TEST(MatrixIo, ANulByteIsNamedWhereItIs) {
+  // A NUL among the first bytes made yaml-cpp decode the file as UTF-16.
+  using namespace std::string_literals;
+  EXPECT_EQ(first_error(read_matrix_yaml("\0portmatrix: 1\n"s, "v.yaml")), "v.yaml:1:1: error: a NUL byte: YAML files are text (UTF-8)");
+  EXPECT_EQ(first_error(read_matrix_yaml("portmatrix: 1\nname: a\0b\n"s, "v.yaml")),
+            "v.yaml:2:8: error: a NUL byte: YAML files are text (UTF-8)");
+}
