@@ -90,12 +90,13 @@ class MatrixReader {
     m.notes.push_back(std::move(note));
   }
 
-  // A note's number: a positive int (a cast of anything larger wrapped onto another note).
+  // A note's number: an int, not negative (a cast of anything larger wrapped onto
+  // another note). 0 is allowed: import reads "Note 0" in a vendor table as it is.
   std::optional<int> note_number(const YAML::Node& n, std::string_view key) {
     auto v = r_.integer(n, key);
     if (!v) return std::nullopt;
-    if (*v < 1 || *v > std::numeric_limits<int>::max()) {
-      r_.error(n, fmt::format("'{}': note numbers run from 1 to {}, found {}", key, std::numeric_limits<int>::max(), *v));
+    if (*v < 0 || *v > std::numeric_limits<int>::max()) {
+      r_.error(n, fmt::format("'{}': note numbers run from 0 to {}, found {}", key, std::numeric_limits<int>::max(), *v));
       return std::nullopt;
     }
     return static_cast<int>(*v);

@@ -246,7 +246,7 @@ TEST(MatrixIo, NoteNumbersDoNotWrap) {
   // static_cast<int> turned note 4294967297 into note 1.
   std::string t = std::string(kMinimal) + "    notes: [4294967297]\nnotes:\n  - {id: 1, text: a}\n";
   EXPECT_EQ(first_error(read_matrix_yaml(t, "v.yaml")),
-            "v.yaml:12:13: error: 'notes': note numbers run from 1 to 2147483647, found 4294967297");
+            "v.yaml:12:13: error: 'notes': note numbers run from 0 to 2147483647, found 4294967297");
   t = std::string(kMinimal) + "notes:\n  - {id: -3, text: a}\n";
   EXPECT_NE(first_error(read_matrix_yaml(t, "v.yaml")).find("found -3"), std::string::npos);
 }
