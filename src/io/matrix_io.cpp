@@ -405,13 +405,11 @@ std::vector<std::string> bundled_matrix_names() {
 
 Parsed<Matrix> load_matrix(std::string_view name_or_path, const MatrixReadOptions& options) {
   std::string arg(name_or_path);
-  // A name without '/' that a bundled matrix has is that matrix, even when the
-  // current directory has a file of that name (write ./NAME for the file): what
-  // a command reads must not depend on the directory it runs in.
-  if (arg.find('/') == std::string::npos) {
-    auto text = bundled::find("matrices", arg);
-    if (!text.empty()) return read_matrix_yaml(text, fmt::format("{} (bundled)", arg), options);
-  }
+  // A bundled matrix's name is that matrix, even when the current directory has
+  // a file of that name (write ./NAME for the file): what a command reads must
+  // not depend on the directory it runs in.
+  if (auto text = bundled::find("matrices", arg); !text.empty())
+    return read_matrix_yaml(text, fmt::format("{} (bundled)", arg), options);
   if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
     Parsed<Matrix> out;
     std::string names;

@@ -139,13 +139,13 @@ class Binder {
     ProtocolSet protos = o && o->protocols ? *o->protocols : f.protocols;
     if (o && o->protocols && !f.protocols.unknown()) {
       // Like ports: narrowing a row is the site's business, widening it departs from the matrix.
-      std::string beyond, documented;
+      std::vector<std::string> beyond, documented;
       for (Protocol x : o->protocols->list())
-        if (!f.protocols.has(x)) beyond += (beyond.empty() ? "" : ", ") + std::string(to_string(x));
-      for (Protocol x : f.protocols.list()) documented += (documented.empty() ? "" : ", ") + std::string(to_string(x));
+        if (!f.protocols.has(x)) beyond.emplace_back(to_string(x));
+      for (Protocol x : f.protocols.list()) documented.emplace_back(to_string(x));
       if (!beyond.empty())
-        d_.warning(o->protocols_loc,
-                   fmt::format("row '{}': protocols {} go beyond the matrix's ({})", f.id, beyond, documented));
+        d_.warning(o->protocols_loc, fmt::format("row '{}': protocols {} go beyond the matrix's ({})", f.id,
+                                                 join(beyond, ", "), join(documented, ", ")));
     }
     if (protos.unknown() && f.when_firewalled == FirewallAction::closed) protos = {Protocol::tcp, Protocol::udp};
     rb.protocols = protos.list();

@@ -255,10 +255,8 @@ Parsed<Site> read_site_yaml(std::string_view text, std::string_view file) {
 Parsed<Site> load_site(std::string_view name_or_path) {
   std::string arg(name_or_path);
   // As for matrices (load_matrix): a bundled name wins over a file in the current directory.
-  if (arg.find('/') == std::string::npos) {
-    auto text = bundled::find("examples", arg);
-    if (!text.empty()) return read_site_yaml(text, fmt::format("{} (bundled)", arg));
-  }
+  if (auto text = bundled::find("examples", arg); !text.empty())
+    return read_site_yaml(text, fmt::format("{} (bundled)", arg));
   if (arg.find('/') == std::string::npos && !is_regular_file(arg)) {
     Parsed<Site> out;
     out.diags.error({}, fmt::format("'{}' is neither a file nor a bundled example site", arg));
@@ -308,7 +306,7 @@ Parsed<LoadedPolicy> load_policy(std::string_view matrix_arg, std::string_view s
     // A path in the site file is relative to the site file; a bare name is a
     // bundled matrix when there is one of that name (as in load_matrix).
     auto slash = site.rfind('/');
-    bool bundled_name = matrix.find('/') == std::string::npos && !bundled::find("matrices", matrix).empty();
+    const bool bundled_name = !bundled::find("matrices", matrix).empty();
     if (!bundled_name && matrix[0] != '/' && slash != std::string::npos) matrix = site.substr(0, slash + 1) + matrix;
   }
   const bool from_site = matrix_arg.empty();

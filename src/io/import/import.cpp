@@ -1,7 +1,7 @@
 // Public entry point of the importer: layout detection and dispatch.
 #include "portmatrix/import.hpp"
-#include "portmatrix/text.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include <fmt/format.h>
@@ -9,6 +9,7 @@
 #include "io/import/document.hpp"
 #include "io/import/util.hpp"
 #include "portmatrix/matrix_io.hpp"
+#include "portmatrix/text.hpp"
 
 namespace portmatrix {
 
@@ -63,13 +64,10 @@ void check_text(std::string_view s, const std::string& file, Diagnostics& diags)
     char32_t cp = 0;
     std::size_t n = text::utf8_char(s, i, cp);
     std::string why;
-    if (n == 0) {
+    if (n == 0 || (cp != '\t' && cp != '\n' && cp != '\r' && text::is_control(cp))) {
       why = fmt::format("byte 0x{:02X} is not UTF-8 text (a control character or an invalid UTF-8 sequence)",
                         static_cast<unsigned char>(s[i]));
-      n = 1;
-    } else if (cp != '\t' && cp != '\n' && cp != '\r' && text::is_control(cp)) {
-      why = fmt::format("byte 0x{:02X} is not UTF-8 text (a control character or an invalid UTF-8 sequence)",
-                        static_cast<unsigned char>(s[i]));
+      n = std::max<std::size_t>(n, 1);
     } else if (text::is_hidden(cp)) {
       why = fmt::format("U+{:04X} is an invisible character that changes how the text around it shows",
                         static_cast<std::uint32_t>(cp));
