@@ -29,13 +29,13 @@ std::optional<YAML::Node> Reader::load(std::string_view text) {
     diags_.error(l, fmt::format("YAML syntax: {}", e.msg));
     return std::nullopt;
   }
-  if (!check_document(doc)) return std::nullopt;
+  if (!check_document(doc, text)) return std::nullopt;
   return doc;
 }
 
 // Depth first with an explicit stack (nesting depth costs no native stack),
 // children pushed in reverse so that problems are reported in document order.
-bool Reader::check_document(const YAML::Node& root) {
+bool Reader::check_document(const YAML::Node& root, std::string_view text) {
   struct Item {
     YAML::Node node;
     std::string key;  // the key it is the value of (or an item of), for messages
@@ -53,6 +53,7 @@ bool Reader::check_document(const YAML::Node& root) {
     }
     const YAML::Node& n = it.node;
     if (n.IsScalar()) {
+      if (!check_closed(n, text)) ok = false;
       if (auto p = text::problem(n.Scalar(), text::Kind::prose)) {
         error(n, fmt::format("{} {}", quoted(it.key), *p));
         ok = false;
@@ -67,6 +68,7 @@ bool Reader::check_document(const YAML::Node& root) {
       for (const auto& kv : n) {
         std::string key;
         if (kv.first.IsScalar()) {
+          if (!check_closed(kv.first, text)) ok = false;
           key = kv.first.Scalar();
           if (auto p = text::problem(key, text::Kind::line)) {
             error(kv.first, fmt::format("key {}", *p));
@@ -85,6 +87,37 @@ bool Reader::check_document(const YAML::Node& root) {
     }
   }
   return ok;
+}
+
+// yaml-cpp accepts a quoted scalar whose closing quote is missing when a line
+// break comes before the end of the file ("text: \"hi" + newline reads as "hi ").
+// Its mark is the opening quote: scanning from there for the closing one costs
+// the scalar's length, once per scalar (a node reached again through an alias
+// has the same mark and is skipped).
+bool Reader::check_closed(const YAML::Node& n, std::string_view text) {
+  if (n.Tag() != "!") return true;  // plain scalars have tag "?"; quoted and block ones "!"
+  YAML::Mark m = n.Mark();
+  // Marks count from after a byte order mark.
+  std::size_t bom = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  if (m.is_null() || m.pos < 0 || static_cast<std::size_t>(m.pos) + bom >= text.size()) return true;
+  auto start = static_cast<std::size_t>(m.pos) + bom;
+  char quote = text[start];
+  if (quote != '"' && quote != '\'') return true;  // a block scalar
+  if (!closed_checked_.insert(start).second) return true;
+  for (std::size_t i = start + 1; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote == '"' && c == '\\') {
+      ++i;  // an escape: the next character is part of it
+    } else if (c == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // '' is a quote inside single quotes
+      } else {
+        return true;
+      }
+    }
+  }
+  error(n, fmt::format("quoted text without its closing {}", quote));
+  return false;
 }
 
 bool Reader::one_line(const YAML::Node& n, std::string_view key) {

@@ -46,11 +46,14 @@ class Reader {
   std::optional<std::vector<std::string>> string_list(const YAML::Node& n, std::string_view key);
 
  private:
-  bool check_document(const YAML::Node& root);
+  bool check_document(const YAML::Node& root, std::string_view text);
+  // Whether the quoted scalar n (if it is one) has its closing quote in text.
+  bool check_closed(const YAML::Node& n, std::string_view text);
   // Reports n's text if it is not one line of text; returns whether it is.
   bool one_line(const YAML::Node& n, std::string_view key);
 
   std::string file_;
+  std::set<std::size_t> closed_checked_;  // marks of quoted scalars check_closed has seen
   Diagnostics& diags_;
 };
 

@@ -258,3 +258,25 @@ TEST(MatrixIo, ANulByteIsNamedWhereItIs) {
   EXPECT_EQ(first_error(read_matrix_yaml("portmatrix: 1\nname: a\0b\n"s, "v.yaml")),
             "v.yaml:2:8: error: a NUL byte: YAML files are text (UTF-8)");
 }
+
+TEST(MatrixIo, AQuotedTextMustBeClosed) {
+  // yaml-cpp read `title: "hi` + line break at the end of the file as "hi ".
+  EXPECT_EQ(first_error(read_matrix_yaml("portmatrix: 1\ntitle: \"hi\n", "v.yaml")),
+            "v.yaml:2:8: error: quoted text without its closing \"");
+  EXPECT_EQ(first_error(read_matrix_yaml("portmatrix: 1\ntitle: 'it''s\n\n", "v.yaml")),
+            "v.yaml:2:8: error: quoted text without its closing '");
+  EXPECT_EQ(first_error(read_matrix_yaml("portmatrix: 1\n\"title: x\n", "v.yaml")),
+            "v.yaml:2:1: error: quoted text without its closing \"");
+  // After a byte order mark (yaml-cpp's marks count from after it).
+  EXPECT_EQ(first_error(read_matrix_yaml("\xEF\xBB\xBFportmatrix: 1\ntitle: 'a\n", "v.yaml")),
+            "v.yaml:2:8: error: quoted text without its closing '");
+  EXPECT_TRUE(read_matrix_yaml("\xEF\xBB\xBF" + std::string(kMinimal) + "title: '\"'\n", "v.yaml"));
+  // Closed ones, with escaped quotes, quotes in block scalars and in aliases, read as before.
+  std::string t = std::string(kMinimal) + "title: \"a \\\" b\"\nnotes:\n  - {id: 1, text: &t 'it''s \"x'}\n" +
+                  "  - id: 2\n    text: |\n      a \" and a '\n  - {id: 3, text: *t}\n";
+  auto m = read_matrix_yaml(t, "v.yaml");
+  ASSERT_TRUE(m) << first_error(m);
+  EXPECT_EQ(m.value->title, "a \" b");
+  EXPECT_EQ(m.value->notes.at(0).text, "it's \"x");
+  EXPECT_EQ(m.value->notes.at(1).text, "a \" and a '\n");
+}
