@@ -226,6 +226,26 @@ TEST(CliInputErrors, UnknownCommandIsNamed) {
   EXPECT_NE(r.err.find("subcommand is required"), std::string::npos) << r.err;
 }
 
+// Item: CLI11's own usage errors had no "portmatrix: error:" and said only "Run with --help".
+TEST(CliInputErrors, UsageErrorsNameTheCommandsHelp) {
+  auto r = pm({"show", "extra-word"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "portmatrix: error: The following argument was not expected: extra-word (see portmatrix show --help)\n");
+  r = pm({"firewall", "status", "--bogus"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "portmatrix: error: The following argument was not expected: --bogus (see portmatrix firewall status --help)\n");
+  r = pm({"firewall"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "portmatrix: error: A subcommand is required (see portmatrix firewall --help)\n");
+  // The word the user typed is shown, control characters made visible.
+  r = pm({"show", "-f", "x\x1b[2Jy"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_TRUE(r.err.starts_with("portmatrix: error: --format: x")) << r.err;
+}
+
 // Item: `replay --table 0` was accepted and evicted every connection.
 TEST(CliInputErrors, ConnectionTableHoldsAtLeastOne) {
   Scratch s;

@@ -51,6 +51,15 @@ int main(int argc, char** argv) {
   app.name("portmatrix");
   app.set_version_flag("--version", std::string("portmatrix ") + PORTMATRIX_VERSION_STRING);
   app.require_subcommand(1);
+  // Usage errors look like every other error, and say where the help is.
+  app.failure_message([](const CLI::App* failed, const CLI::Error& e) {
+    std::string where = "portmatrix";
+    for (const CLI::App* at = failed; !at->get_subcommands().empty();) {
+      at = at->get_subcommands().front();
+      where += " " + at->get_name();
+    }
+    return fmt::format("portmatrix: error: {} (see {} --help)\n", portmatrix::text::visible(e.what()), where);
+  });
   auto& reg = pmcli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](auto& a, auto& b) { return a.first < b.first; });
   for (auto& [order, setup] : reg) setup(app);
