@@ -429,3 +429,22 @@ TEST(NetworkTargets, AHostWithoutAnAddressInAFamilyIsReported) {
     EXPECT_TRUE(warned) << t.name;
   }
 }
+
+TEST(NetworkTargets, RegressionJuniperSaysIpv6NeedsFlowMode) {
+  // An SRX drops IPv6 by default (branch models) or forwards it without any policy
+  // (packet-based mode); the policies only apply in flow mode, which is a device
+  // setting the file does not change.
+  const Backend* b = find_backend("juniper");
+  auto says = [](const Rendered& r) {
+    bool warned = false;
+    for (const auto& w : r.warnings.items()) warned |= w.message.find("inet6 mode flow-based") != std::string::npos;
+    const bool noted = r.files.at(0).content.find("# IPv6: the policies below apply to IPv6 only") != std::string::npos;
+    EXPECT_EQ(warned, noted);
+    return warned && noted;
+  };
+  Policy p = case_policy("cms-default");
+  EXPECT_TRUE(says(b->compile(p)));
+  // A host without IPv6 gets no IPv6 policy and no note.
+  p.host_addresses = p.host_addresses.only(Family::ipv4);
+  EXPECT_FALSE(says(b->compile(p)));
+}
