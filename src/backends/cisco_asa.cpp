@@ -1,4 +1,4 @@
-// Cisco ASA (8.4 and later): object-groups and two extended access lists for a
+// Cisco ASA (9.0 and later: one access list for IPv4 and IPv6, any4/any6, icmp6): object-groups and two extended access lists for a
 // firewall between the host and its peers, IPv4 and IPv6 in the same lists:
 // portmatrix-to-host (access-group ... in interface <peers' side>) and
 // portmatrix-from-host (in interface <host's side>). The ASA is stateful:
@@ -39,7 +39,10 @@ class AsaWriter {
                      PORTMATRIX_VERSION_STRING, config_token(p_.matrix), config_token(p_.host));
     s += "! Cisco ASA access lists for a firewall between the host and its peers (IPv4 and IPv6).\n";
     s += "! Stateful: replies and related ICMP errors pass by the connection table and ICMP inspection.\n";
-    s += "! Bind the lists with this firewall's interface names (nameif):\n";
+    s += "! Needs ASA 9.0 or later (IPv4 and IPv6 in one access list, any4, any6, icmp6).\n";
+    s += "! Loading clears the lists, and with them their access-group bindings: after every load,\n";
+    s += "! bind them again with this firewall's interface names (nameif), or the interfaces fall\n";
+    s += "! back to security levels:\n";
     s += "!   access-group portmatrix-to-host in interface <interface toward the peers>\n";
     s += "!   access-group portmatrix-from-host in interface <interface toward the host>\n";
     s += "!\n";
