@@ -76,7 +76,8 @@ class IosWriter {
     s += "!   ip access-group portmatrix-from-host in\n";
     s += "!   ipv6 traffic-filter portmatrix-to-host6 out\n";
     s += "!   ipv6 traffic-filter portmatrix-from-host6 in\n";
-    s += "! Loading replaces the ACLs: between their removal and redefinition an applied ACL is empty.\n";
+    s += "! Loading replaces the ACLs: between their removal and redefinition an applied ACL does not\n";
+    s += "! exist, and IOS passes all traffic through an interface whose ACL does not exist.\n";
     s += "!\n";
     for (const char* n : {"portmatrix-to-host", "portmatrix-from-host"}) s += fmt::format("no ip access-list extended {}\n", n);
     for (const char* n : {"portmatrix-to-host6", "portmatrix-from-host6"}) s += fmt::format("no ipv6 access-list {}\n", n);
