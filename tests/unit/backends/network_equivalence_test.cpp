@@ -448,3 +448,13 @@ TEST(NetworkTargets, RegressionJuniperSaysIpv6NeedsFlowMode) {
   p.host_addresses = p.host_addresses.only(Family::ipv4);
   EXPECT_FALSE(says(b->compile(p)));
 }
+
+TEST(NetworkTargets, RegressionAsaListsAreBoundOnTheHostsInterface) {
+  // Bound 'in' on the peers' side, the to-host list's final 'deny ip any any'
+  // would drop all other traffic entering there; 'out' on the host's interface it
+  // meets only traffic toward the host, as cisco-ios binds its lists.
+  const std::string text = find_backend("cisco-asa")->compile(case_policy("cms-default")).files.at(0).content;
+  EXPECT_NE(text.find("!   access-group portmatrix-to-host out interface <interface toward the host>\n"), std::string::npos);
+  EXPECT_NE(text.find("!   access-group portmatrix-from-host in interface <interface toward the host>\n"), std::string::npos);
+  EXPECT_EQ(text.find("toward the peers"), std::string::npos);
+}
