@@ -19,12 +19,12 @@ using device::Kind;
 
 constexpr std::string_view kHostZone = "portmatrix-host", kPeersZone = "portmatrix-peers";
 
-// Security policies see IPv6 only in flow mode: branch SRX models drop IPv6 by
-// default, and in packet-based mode IPv6 is forwarded without any policy.
+// Security policies see IPv6 only in flow mode: in drop mode, Junos's documented
+// default, IPv6 is dropped, and in packet-based mode forwarded without any policy.
 constexpr std::string_view kIpv6FlowNote =
     "# IPv6: the policies below apply to IPv6 only when the SRX processes it in flow mode:\n"
     "#   set security forwarding-options family inet6 mode flow-based   (takes effect after a reboot)\n"
-    "# Check with `show security flow status`: in drop mode (the default of branch SRX models) the\n"
+    "# Check with `show security flow status`: in drop mode (the documented default) the\n"
     "# host's IPv6 traffic is dropped; in packet-based mode it passes without any security policy.\n";
 
 // Junos names: letters, digits, '-' and '_'.
@@ -178,9 +178,8 @@ class Juniper final : public device::NetworkBackend {
   void warn_device(const device::View& v, Diagnostics& warnings) const override {
     if (device::has_family(v, Family::ipv6))
       warnings.warning({}, "juniper: the IPv6 policies apply only when the SRX processes IPv6 in flow mode ('set security "
-                           "forwarding-options family inet6 mode flow-based' and a reboot); in drop mode, the default of "
-                           "branch SRX models, the host's IPv6 traffic is dropped, and in packet-based mode it passes "
-                           "unfiltered");
+                           "forwarding-options family inet6 mode flow-based' and a reboot); in drop mode, the documented default, "
+                           "the host's IPv6 traffic is dropped, and in packet-based mode it passes unfiltered");
   }
 };
 
