@@ -44,7 +44,8 @@ class AsaWriter {
     s += "! Needs ASA 9.0 or later (IPv4 and IPv6 in one access list, any4, any6, icmp6).\n";
     s += "! Loading clears the lists, and with them their access-group bindings: after every load,\n";
     s += "! bind them again, both on the interface toward the host (its nameif), or that interface\n";
-    s += "! falls back to security levels. Bound there, their final deny touches no other traffic:\n";
+    s += "! falls back to security levels. Bound there, each list's final deny meets only traffic to\n";
+    s += "! and from that interface, which should hold the host alone (others there are denied too):\n";
     s += "!   access-group portmatrix-to-host out interface <interface toward the host>\n";
     s += "!   access-group portmatrix-from-host in interface <interface toward the host>\n";
     s += "!\n";
