@@ -2,8 +2,8 @@
 // object-groups and two extended access lists for a firewall between the host
 // and its peers, IPv4 and IPv6 in the same lists, both bound to the interface
 // toward the host: portmatrix-to-host (access-group ... out interface) and
-// portmatrix-from-host (in interface). Bound there, their final deny touches no
-// traffic but the host's, as on cisco-ios. The ASA is stateful:
+// portmatrix-from-host (in interface). Bound there, their final deny meets only
+// the traffic of the host's segment, as on cisco-ios. The ASA is stateful:
 // replies and related ICMP errors pass by its connection table and ICMP
 // inspection, so only connections' first packets meet the lists.
 #include <algorithm>

@@ -431,9 +431,9 @@ TEST(NetworkTargets, AHostWithoutAnAddressInAFamilyIsReported) {
 }
 
 TEST(NetworkTargets, RegressionJuniperSaysIpv6NeedsFlowMode) {
-  // An SRX drops IPv6 by default (branch models) or forwards it without any policy
-  // (packet-based mode); the policies only apply in flow mode, which is a device
-  // setting the file does not change.
+  // An SRX drops IPv6 in drop mode (Junos's documented default) and forwards it
+  // without any policy in packet-based mode; the policies only apply in flow mode,
+  // a device setting the file does not change.
   const Backend* b = find_backend("juniper");
   auto says = [](const Rendered& r) {
     bool warned = false;
