@@ -1,7 +1,9 @@
-// Cisco ASA (8.4 and later): object-groups and two extended access lists for a
-// firewall between the host and its peers, IPv4 and IPv6 in the same lists:
-// portmatrix-to-host (access-group ... in interface <peers' side>) and
-// portmatrix-from-host (in interface <host's side>). The ASA is stateful:
+// Cisco ASA (9.0 and later: one access list for IPv4 and IPv6, any4/any6, icmp6):
+// object-groups and two extended access lists for a firewall between the host
+// and its peers, IPv4 and IPv6 in the same lists, both bound to the interface
+// toward the host: portmatrix-to-host (access-group ... out interface) and
+// portmatrix-from-host (in interface). Bound there, their final deny meets only
+// the traffic of the host's segment, as on cisco-ios. The ASA is stateful:
 // replies and related ICMP errors pass by its connection table and ICMP
 // inspection, so only connections' first packets meet the lists.
 #include <algorithm>
@@ -39,8 +41,12 @@ class AsaWriter {
                      PORTMATRIX_VERSION_STRING, config_token(p_.matrix), config_token(p_.host));
     s += "! Cisco ASA access lists for a firewall between the host and its peers (IPv4 and IPv6).\n";
     s += "! Stateful: replies and related ICMP errors pass by the connection table and ICMP inspection.\n";
-    s += "! Bind the lists with this firewall's interface names (nameif):\n";
-    s += "!   access-group portmatrix-to-host in interface <interface toward the peers>\n";
+    s += "! Needs ASA 9.0 or later (IPv4 and IPv6 in one access list, any4, any6, icmp6).\n";
+    s += "! Loading clears the lists, and with them their access-group bindings: after every load,\n";
+    s += "! bind them again, both on the interface toward the host (its nameif), or that interface\n";
+    s += "! falls back to security levels. Bound there, each list's final deny meets only traffic to\n";
+    s += "! and from that interface, which should hold the host alone (others there are denied too):\n";
+    s += "!   access-group portmatrix-to-host out interface <interface toward the host>\n";
     s += "!   access-group portmatrix-from-host in interface <interface toward the host>\n";
     s += "!\n";
     s += "clear configure access-list portmatrix-to-host\n";

@@ -71,12 +71,15 @@ class IosWriter {
                      PORTMATRIX_VERSION_STRING, config_token(p_.matrix), config_token(p_.host));
     s += "! Cisco IOS / IOS XE named extended ACLs for a router between the host and its peers.\n";
     s += "! Stateless: replies pass by return entries ('established' for TCP), ICMP errors from any address.\n";
-    s += "! Apply them on the interface that faces the host:\n";
+    s += "! Apply them on the interface that faces the host, on a segment that holds the host alone: each\n";
+    s += "! list ends in a deny of everything else, and an inbound ACL also filters what other devices\n";
+    s += "! there send, to the router itself too (HSRP/VRRP hellos, routing protocols, management).\n";
     s += "!   ip access-group portmatrix-to-host out\n";
     s += "!   ip access-group portmatrix-from-host in\n";
     s += "!   ipv6 traffic-filter portmatrix-to-host6 out\n";
     s += "!   ipv6 traffic-filter portmatrix-from-host6 in\n";
-    s += "! Loading replaces the ACLs: between their removal and redefinition an applied ACL is empty.\n";
+    s += "! Loading replaces the ACLs: between their removal and redefinition an applied ACL does not\n";
+    s += "! exist, and IOS passes all traffic through an interface whose ACL does not exist.\n";
     s += "!\n";
     for (const char* n : {"portmatrix-to-host", "portmatrix-from-host"}) s += fmt::format("no ip access-list extended {}\n", n);
     for (const char* n : {"portmatrix-to-host6", "portmatrix-from-host6"}) s += fmt::format("no ipv6 access-list {}\n", n);

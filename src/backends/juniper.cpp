@@ -19,6 +19,14 @@ using device::Kind;
 
 constexpr std::string_view kHostZone = "portmatrix-host", kPeersZone = "portmatrix-peers";
 
+// Security policies see IPv6 only in flow mode: in drop mode, Junos's documented
+// default, IPv6 is dropped, and in packet-based mode forwarded without any policy.
+constexpr std::string_view kIpv6FlowNote =
+    "# IPv6: the policies below apply to IPv6 only when the SRX processes it in flow mode:\n"
+    "#   set security forwarding-options family inet6 mode flow-based   (takes effect after a reboot)\n"
+    "# Check with `show security flow status`: in drop mode (the documented default) the\n"
+    "# host's IPv6 traffic is dropped; in packet-based mode it passes without any security policy.\n";
+
 // Junos names: letters, digits, '-' and '_'.
 std::string junos_token(std::string_view text, std::size_t max_len) {
   std::string s = config_token(text, max_len);
@@ -54,6 +62,7 @@ class SrxWriter {
     s += "# Juniper SRX security policies (stateful) for a firewall between the host and its peers;\n";
     s += "# load with `load set` and commit. Put the interfaces toward the host into zone portmatrix-host\n";
     s += "# and those toward its peers into zone portmatrix-peers (or rename both zones here).\n";
+    if (device::has_family(v_, Family::ipv6)) s += kIpv6FlowNote;
     s += fmt::format("set security zones security-zone {}\n", kHostZone);
     s += fmt::format("set security zones security-zone {}\n", kPeersZone);
     s += fmt::format("delete security policies from-zone {} to-zone {}\n", kPeersZone, kHostZone);
@@ -166,6 +175,12 @@ class Juniper final : public device::NetworkBackend {
 
  protected:
   std::string write(const Policy& p, const device::View& v) const override { return SrxWriter(p, v).write(); }
+  void warn_device(const device::View& v, Diagnostics& warnings) const override {
+    if (device::has_family(v, Family::ipv6))
+      warnings.warning({}, "juniper: the IPv6 policies apply only when the SRX processes IPv6 in flow mode ('set security "
+                           "forwarding-options family inet6 mode flow-based' and a reboot); in drop mode, the documented default, "
+                           "the host's IPv6 traffic is dropped, and in packet-based mode it passes unfiltered");
+  }
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "backends/network.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "backends/backends.hpp"
@@ -35,6 +37,16 @@ Entry reply_of(const Entry& e) {
 }
 
 }  // namespace
+
+bool has_family(const View& v, Family f) {
+  for (const auto* list : {&v.to_host, &v.from_host})
+    for (const Entry& e : *list) {
+      if (e.kind == Kind::default_) continue;
+      const auto fams = e.families();
+      if (std::find(fams.begin(), fams.end(), f) != fams.end()) return true;
+    }
+  return false;
+}
 
 std::vector<Family> Entry::families() const {
   std::vector<Family> out;
@@ -141,6 +153,7 @@ Rendered NetworkBackend::render(const Policy& p) const {
   o.reject = t_.reject;
   o.max_port_ranges = kMaxPortRanges;
   const View v = build(p, o, name(), r.warnings);
+  warn_device(v, r.warnings);
   if (p.log_dropped)
     r.warnings.warning({}, fmt::format("{}: dropped packets are logged by {}; the site's rate and prefix are device "
                                        "settings, not set here",

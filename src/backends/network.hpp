@@ -47,6 +47,9 @@ struct Options {
   std::size_t max_port_ranges = 0;  // Capabilities::max_port_ranges: larger port sets are widened
 };
 
+// Whether an entry other than the final default is written for family f.
+bool has_family(const View& v, Family f);
+
 // Builds the device's view; reports rules it cannot place (the host has no
 // address in their family) and stateless approximations into warnings, naming
 // the target and the row.
@@ -74,6 +77,8 @@ class NetworkBackend : public Backend {
   Rendered render(const Policy& p) const final;
   // The configuration text for the device's view of the policy.
   virtual std::string write(const Policy& p, const View& v) const = 0;
+  // Reports device settings outside the rendered text that the view depends on.
+  virtual void warn_device(const View&, Diagnostics&) const {}
 
  private:
   Traits t_;

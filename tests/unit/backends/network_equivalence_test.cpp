@@ -429,3 +429,32 @@ TEST(NetworkTargets, AHostWithoutAnAddressInAFamilyIsReported) {
     EXPECT_TRUE(warned) << t.name;
   }
 }
+
+TEST(NetworkTargets, RegressionJuniperSaysIpv6NeedsFlowMode) {
+  // An SRX drops IPv6 in drop mode (Junos's documented default) and forwards it
+  // without any policy in packet-based mode; the policies only apply in flow mode,
+  // a device setting the file does not change.
+  const Backend* b = find_backend("juniper");
+  auto says = [](const Rendered& r) {
+    bool warned = false;
+    for (const auto& w : r.warnings.items()) warned |= w.message.find("inet6 mode flow-based") != std::string::npos;
+    const bool noted = r.files.at(0).content.find("# IPv6: the policies below apply to IPv6 only") != std::string::npos;
+    EXPECT_EQ(warned, noted);
+    return warned && noted;
+  };
+  Policy p = case_policy("cms-default");
+  EXPECT_TRUE(says(b->compile(p)));
+  // A host without IPv6 gets no IPv6 policy and no note.
+  p.host_addresses = p.host_addresses.only(Family::ipv4);
+  EXPECT_FALSE(says(b->compile(p)));
+}
+
+TEST(NetworkTargets, RegressionAsaListsAreBoundOnTheHostsInterface) {
+  // Bound 'in' on the peers' side, the to-host list's final 'deny ip any any'
+  // would drop all other traffic entering there; 'out' on the host's interface it
+  // meets only traffic toward the host, as cisco-ios binds its lists.
+  const std::string text = find_backend("cisco-asa")->compile(case_policy("cms-default")).files.at(0).content;
+  EXPECT_NE(text.find("!   access-group portmatrix-to-host out interface <interface toward the host>\n"), std::string::npos);
+  EXPECT_NE(text.find("!   access-group portmatrix-from-host in interface <interface toward the host>\n"), std::string::npos);
+  EXPECT_EQ(text.find("toward the peers"), std::string::npos);
+}
