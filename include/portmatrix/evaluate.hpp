@@ -47,14 +47,20 @@ Expected<Packet> host_packet(const Policy& policy, const IpAddr& src, std::uint1
 bool rule_matches(const Rule& r, const Packet& p);
 Verdict evaluate(const Policy& policy, const Packet& p);
 
+// The ICMPv6 messages step 1 of the frame accepts: multicast listener
+// discovery (130 query, 131 report, 132 done, 143 MLDv2 report) and neighbour
+// discovery (133 router solicitation .. 136 neighbour advertisement). Conntrack
+// leaves MLD untracked, so without this the default would drop it, and switches
+// that snoop MLD would stop forwarding the host's solicited-node multicast.
+constexpr bool is_link_control_icmpv6(std::uint8_t type) { return (type >= 130 && type <= 136) || type == 143; }
+
 // The policy frame of policy.hpp with step 4 delegated: first_rule() returns
 // the index of the first rule that matches p, or -1, and is called only for
 // packets that reach step 4. evaluate() passes a linear scan; the compiled
 // classifier (PolicyClassifier) passes its lookup, so both share one frame.
 template <class FirstRule>
 Verdict evaluate_frame(const Policy& policy, const Packet& p, FirstRule&& first_rule) {
-  // 133 router solicitation .. 136 neighbour advertisement.
-  if (p.protocol == Protocol::icmpv6 && p.icmp_type >= 133 && p.icmp_type <= 136)
+  if (p.protocol == Protocol::icmpv6 && is_link_control_icmpv6(p.icmp_type))
     return {Action::accept, Stage::neighbour_discovery, -1, {}};
   if (p.ct == CtState::established || p.ct == CtState::related) return {Action::accept, Stage::conntrack, -1, {}};
   if (p.ct == CtState::invalid) return {Action::drop, Stage::invalid, -1, {}};

@@ -2,7 +2,8 @@
 // it. A Policy is an ordered list of concrete rules relative to one host plus the
 // fixed stateful frame every backend renders the same way:
 //
-//   1. ICMPv6 neighbour discovery (types 133-136)   -> accept   (IPv6 needs it)
+//   1. ICMPv6 neighbour and multicast listener
+//      discovery (types 130-136, 143)              -> accept   (IPv6 needs it)
 //   2. conntrack established or related              -> accept   (replies, ICMP errors)
 //   3. conntrack invalid                             -> drop
 //   4. rules, first match wins                       -> the rule's action

@@ -155,9 +155,12 @@ class IosWriter {
     const std::string name = fmt::format("portmatrix-{}{}", to_host ? "to-host" : "from-host", v4 ? "" : "6");
     std::string s = v4 ? fmt::format("ip access-list extended {}\n", name) : fmt::format("ipv6 access-list {}\n", name);
     if (!v4) {
-      // The frame's neighbour discovery; an explicit final deny would otherwise override IOS's implicit ND permits.
-      s += " remark neighbour discovery\n";
-      for (const char* t : {"nd-ns", "nd-na", "router-solicitation", "router-advertisement"})
+      // The frame's neighbour and multicast listener discovery; an explicit final
+      // deny would otherwise override IOS's implicit ND permits. MLDv2 reports
+      // (143) have no keyword.
+      s += " remark neighbour discovery, MLD\n";
+      for (const char* t : {"mld-query", "mld-report", "mld-reduction", "router-solicitation", "router-advertisement",
+                            "nd-ns", "nd-na", "143"})
         s += fmt::format(" permit icmp any any {}\n", t);
     }
     std::string last_remark;

@@ -393,6 +393,10 @@ class Firewalld final : public Backend {
     Rendered files = FirewalldWriter(p, r.warnings).write();
     r.files = std::move(files.files);
     r.warnings.warning({}, "firewalld: its built-in policy allow-host-ipv6 also admits ICMPv6 redirects to the host");
+    // Its ICMP types are a fixed list in firewalld's nftables backend, without MLD.
+    r.warnings.warning({}, "firewalld: it cannot name multicast listener discovery (ICMPv6 130-132, 143), so the host's MLD "
+                           "queries and reports are dropped; where switches snoop MLD, neighbour discovery towards the host "
+                           "can fail (the nftables and iptables targets accept MLD)");
     warn_special_ipv6(p, r.warnings);
     return r;
   }

@@ -174,8 +174,9 @@ class IptWriter {
     const std::string_view ch = chain_of(dir);
     std::string s;
     if (!v4)
-      for (const char* t : {"router-solicitation", "router-advertisement", "neighbour-solicitation", "neighbour-advertisement"})
-        s += fmt::format("-A {} -p ipv6-icmp -m icmp6 --icmpv6-type {} -m comment --comment \"neighbour discovery\" -j ACCEPT\n",
+      for (const char* t : {"130", "131", "132", "router-solicitation", "router-advertisement", "neighbour-solicitation",
+                            "neighbour-advertisement", "143"})
+        s += fmt::format("-A {} -p ipv6-icmp -m icmp6 --icmpv6-type {} -m comment --comment \"neighbour discovery, MLD\" -j ACCEPT\n",
                          ch, t);
     s += fmt::format("-A {} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"replies and related ICMP "
                      "errors\" -j ACCEPT\n",

@@ -108,8 +108,9 @@ class NftWriter {
     const bool in = dir == Direction::in;
     std::string s = fmt::format("\tchain {} {{\n\t\ttype filter hook {} priority filter; policy drop;\n", in ? "input" : "output",
                                 in ? "input" : "output");
-    s += "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept "
-         "comment \"neighbour discovery\"\n";
+    s += "\t\ticmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, nd-router-solicit, "
+         "nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld2-listener-report } accept "
+         "comment \"neighbour discovery, MLD\"\n";
     s += "\t\tct state established,related accept comment \"replies and related ICMP errors\"\n";
     s += "\t\tct state invalid counter drop comment \"invalid\"\n";
     for (std::size_t i = 0; i < p_.rules.size(); ++i)

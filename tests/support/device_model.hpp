@@ -294,15 +294,21 @@ inline Model read_ios(const std::string& text) {
           {"echo-reply", 0}, {"unreachable", 3}, {"echo", 8}, {"time-exceeded", 11}, {"parameter-problem", 12}};
       static const std::map<std::string, std::uint8_t> v6 = {
           {"unreachable", 1},    {"packet-too-big", 2}, {"time-exceeded", 3},        {"parameter-problem", 4},
-          {"echo-request", 128}, {"echo-reply", 129},   {"router-solicitation", 133}, {"router-advertisement", 134},
+          {"echo-request", 128}, {"echo-reply", 129},   {"mld-query", 130},           {"mld-report", 131},
+          {"mld-reduction", 132}, {"router-solicitation", 133}, {"router-advertisement", 134},
           {"nd-ns", 135},        {"nd-na", 136}};
       const auto& names = acl_family == Family::ipv4 ? v4 : v6;
-      auto it = names.find(c.take());
-      if (it == names.end()) {
+      const std::string word = c.take();
+      // A type is a keyword or its number (0-255).
+      if (auto it = names.find(word); it != names.end()) {
+        a.icmp_types = {it->second};
+      } else if (!word.empty() && word.size() <= 3 && word.find_first_not_of("0123456789") == std::string::npos &&
+                 std::stoi(word) <= 255) {
+        a.icmp_types = {static_cast<std::uint8_t>(std::stoi(word))};
+      } else {
         c.fail("unknown ICMP type");
         break;
       }
-      a.icmp_types = {it->second};
     }
     c.accept("log");
     if (!c.done()) {

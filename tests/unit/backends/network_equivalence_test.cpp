@@ -6,7 +6,7 @@
 // Direction mapping: a device between the host and its peers sees the host's
 // inbound connections as traffic toward the host's addresses and its outbound
 // ones as traffic from them; it never sees loopback (rows on loopback are
-// reported, not rendered) nor neighbour discovery (link-local). Stateful devices
+// reported, not rendered) nor neighbour and multicast listener discovery (link-local). Stateful devices
 // only judge a connection's first packet. A stateless device (cisco-ios) also
 // judges every later packet: it admits a packet when the evaluator admits it as a
 // new connection, or when it may be a reply (TCP with ACK, any UDP, an echo reply)
@@ -120,9 +120,9 @@ class PacketMaker {
       k.ack = stateless_ && k.protocol == Protocol::tcp && rng_() % 2;
     } else {
       // Echo request and reply, other informational types and, for a stateless
-      // device, errors; neighbour discovery never crosses a router.
+      // device, errors; neighbour and multicast listener discovery never cross a router.
       std::vector<std::uint8_t> types = f == Family::ipv4 ? std::vector<std::uint8_t>{8, 0, 13, 14, 5}
-                                                          : std::vector<std::uint8_t>{128, 129, 130, 139};
+                                                          : std::vector<std::uint8_t>{128, 129, 139, 140};
       if (stateless_) {
         const auto& e = f == Family::ipv4 ? device::kIcmpErrors4 : device::kIcmpErrors6;
         types.insert(types.end(), e.begin(), e.end());
@@ -154,6 +154,8 @@ class PacketMaker {
       k.dport = near(r.dport);
     } else {
       k.icmp_type = static_cast<std::uint8_t>(rng_() % 256);
+      // Link-local control (the frame's step 1) never crosses a router.
+      if (k.protocol == Protocol::icmpv6 && is_link_control_icmpv6(k.icmp_type)) k.icmp_type = 140;
     }
     if (stateless_ && rng_() % 3 == 0) {
       // The reply's direction.

@@ -63,6 +63,13 @@ TEST(Evaluate, FrameOrder) {
   ns.protocol = Protocol::icmpv6;
   ns.icmp_type = 135;
   EXPECT_EQ(evaluate(pol, ns).stage, Stage::neighbour_discovery);
+  // Multicast listener discovery too (the kernel's conntrack leaves it
+  // untracked, so nothing else would pass it); redirects and the rest do not.
+  for (int t = 0; t < 256; ++t) {
+    ns.icmp_type = static_cast<std::uint8_t>(t);
+    const bool link = (t >= 130 && t <= 136) || t == 143;
+    EXPECT_EQ(evaluate(pol, ns).stage == Stage::neighbour_discovery, link) << t;
+  }
   Packet echo = tcp_in("203.0.113.5", "192.0.2.1", 0);
   echo.protocol = Protocol::icmp;
   echo.icmp_type = 8;
