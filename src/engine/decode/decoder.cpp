@@ -186,8 +186,17 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
   if (info.first_fragment) remember_fragment(out.key, info.frag_id, ts_ns);
 }
 
+namespace {
+// The protocol that is part of a datagram's identity. IPv4 identifies a datagram by
+// addresses, protocol and id (RFC 791); IPv6 by addresses and id alone (RFC 8200
+// 4.5): its later fragments show only the fragment header's next header, which is
+// not the first fragment's upper-layer protocol when extension headers (destination
+// options, say) follow the fragment header.
+std::uint8_t datagram_proto(const FlowKey& k) { return k.family == Family::ipv6 ? 0 : k.proto; }
+}  // namespace
+
 std::size_t Decoder::fragment_slot(const FlowKey& key, std::uint32_t id) const {
-  std::uint64_t h = mix64((std::uint64_t(id) << 8) | key.proto);
+  std::uint64_t h = mix64((std::uint64_t(id) << 8) | datagram_proto(key));
   h = hash_addr(hash_addr(h, key.src), key.dst);
   std::size_t sets = fragments_.size() / kWays;
   return (h & (sets - 1)) * kWays;
@@ -195,7 +204,7 @@ std::size_t Decoder::fragment_slot(const FlowKey& key, std::uint32_t id) const {
 
 namespace {
 bool same_datagram(const FlowKey& a, const FlowKey& b) {
-  return a.proto == b.proto && a.src == b.src && a.dst == b.dst;
+  return datagram_proto(a) == datagram_proto(b) && a.src == b.src && a.dst == b.dst;
 }
 }  // namespace
 
@@ -223,6 +232,7 @@ bool Decoder::lookup_fragment(FlowKey& key, std::uint32_t id, std::int64_t ts_ns
   for (std::size_t i = 0; i < kWays; ++i) {
     FragmentEntry& e = fragments_[base + i];
     if (e.used && e.id == id && same_datagram(e.key, key) && elapsed_ns(ts_ns, e.seen_ns) <= options_.fragment_timeout_ns) {
+      key.proto = e.key.proto;
       key.sport = e.key.sport;
       key.dport = e.key.dport;
       key.icmp_type = e.key.icmp_type;

@@ -239,6 +239,35 @@ TEST(Decode, Ipv6Fragments) {
   EXPECT_EQ(p2.key.proto, ipproto::udp);
 }
 
+// Extension headers after the fragment header (destination options here) give the
+// first fragment UDP as its protocol while later fragments name only the header
+// after the fragment header: we matched fragments by protocol too, so every later
+// fragment of such a datagram was an orphan and left its connection.
+TEST(Decode, Ipv6LaterFragmentsFollowAFirstWithHeadersAfterTheFragmentHeader) {
+  Decoder d;
+  Bytes first = cat(cat(ext_fragment(60, 0, true, 0x1234), ext(ipproto::udp)), udp(4000, 4001, filler(40)));
+  auto p1 = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, first), 10);
+  ASSERT_EQ(p1.anomaly, DecodeAnomaly::none);
+  EXPECT_EQ(p1.key.proto, ipproto::udp);
+  Bytes later = cat(ext_fragment(60, 7, false, 0x1234), filler(24));
+  auto p2 = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, later), 20);
+  EXPECT_EQ(p2.anomaly, DecodeAnomaly::none);
+  EXPECT_TRUE(p2.later_fragment);
+  EXPECT_EQ(p2.key.proto, ipproto::udp);
+  EXPECT_EQ(p2.key.sport, 4000);
+  EXPECT_EQ(p2.key.dport, 4001);
+  // IPv4 keeps the protocol in a datagram's identity.
+  V4Opts f;
+  f.id = 77;
+  f.more_fragments = true;
+  run(d, linktype::raw, ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, udp(5000, 5001, filler(40)), f), 30);
+  V4Opts l;
+  l.id = 77;
+  l.frag_offset8 = 6;
+  auto other = run(d, linktype::raw, ipv4("192.0.2.1", "192.0.2.2", ipproto::tcp, filler(16), l), 31);
+  EXPECT_EQ(other.anomaly, DecodeAnomaly::orphan_fragment);
+}
+
 TEST(Decode, IcmpErrorQuotesTheConnection) {
   // A router tells 192.0.2.1 that its SYN to 198.51.100.7:443 could not be delivered.
   Bytes original = ipv4("192.0.2.1", "198.51.100.7", ipproto::tcp, tcp(51000, 443, tcpflag::syn));
