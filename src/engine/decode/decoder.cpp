@@ -53,6 +53,23 @@ std::uint64_t DecoderStats::total_anomalies() const {
 }
 
 namespace {
+// Whether connections of the packet's protocol are told apart by more than
+// addresses (ports, an ICMP identifier), so that a later fragment needs its first
+// fragment. An IPv6 later fragment may name only an extension header that comes
+// before the upper layer: that needs the first fragment too.
+bool keyed_beyond_addresses(const FlowKey& k) {
+  switch (k.proto) {
+    case ipproto::tcp: case ipproto::udp: case ipproto::icmp: case ipproto::icmpv6: return true;
+    default: break;
+  }
+  if (k.family != Family::ipv6) return false;
+  switch (k.proto) {
+    case decode::kHopByHop: case decode::kRouting: case decode::kFragment: case decode::kAh: case decode::kDestOpts:
+    case decode::kMobility: case decode::kHip: case decode::kShim6: return true;
+    default: return false;
+  }
+}
+
 constexpr std::size_t kWays = 4;  // fragment table associativity
 // What decode() starts from. Copied rather than assigned: GCC zeroes a
 // value-initialised DecodedPacket with `rep stos`, slow to start for 108 bytes.
@@ -150,12 +167,17 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
     ++stats_.fragments;
     if (!info.first_fragment) {
       out.later_fragment = true;
-      if (!lookup_fragment(out.key, info.frag_id, ts_ns)) return fail(DecodeAnomaly::orphan_fragment, off);
+      if (!lookup_fragment(out.key, info.frag_id, ts_ns)) {
+        // GRE, ESP and the like are tracked by addresses alone: a later fragment
+        // needs nothing from its first.
+        if (!keyed_beyond_addresses(out.key)) return;
+        return fail(DecodeAnomaly::orphan_fragment, off);
+      }
       ++stats_.fragments_attributed;
       out.layer = Layer::transport;
       return;
     }
-    if (info.l4_wire < 8) return fail(DecodeAnomaly::tiny_fragment, off);
+    if (info.l4_wire < 8 && keyed_beyond_addresses(out.key)) return fail(DecodeAnomaly::tiny_fragment, off);
   }
 
   // Transport layer: bounded by the IP length fields, not by link padding.
@@ -177,7 +199,11 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
       a = decode::icmp(l4, l4_avail, out);
       hl = 8;
       break;
-    default: return;  // another protocol: tracked by addresses, payload opaque
+    default:
+      // Another protocol: tracked by addresses, payload opaque. Its first fragment is
+      // remembered for an IPv6 datagram whose later fragments name an extension header.
+      if (info.first_fragment) remember_fragment(out.key, info.frag_id, ts_ns);
+      return;
   }
   if (a != DecodeAnomaly::none) return fail(a, off);
   out.layer = Layer::transport;

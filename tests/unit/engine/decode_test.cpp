@@ -268,6 +268,39 @@ TEST(Decode, Ipv6LaterFragmentsFollowAFirstWithHeadersAfterTheFragmentHeader) {
   EXPECT_EQ(other.anomaly, DecodeAnomaly::orphan_fragment);
 }
 
+// GRE, ESP and other protocols without ports are tracked by addresses: a later
+// fragment needs nothing from its first, but it became an orphan-fragment when
+// the first was missing or came later, and a short first fragment was a
+// tiny-fragment; both left their connection untracked.
+TEST(Decode, FragmentsOfProtocolsWithoutPortsNeedNoFirstFragment) {
+  Decoder d;
+  V4Opts later;
+  later.id = 9;
+  later.frag_offset8 = 185;
+  auto l = run(d, linktype::raw, ipv4("192.0.2.1", "198.51.100.1", 47, filler(100), later), 10);
+  EXPECT_EQ(l.anomaly, DecodeAnomaly::none);
+  EXPECT_TRUE(l.later_fragment);
+  EXPECT_TRUE(l.has_flow());
+  EXPECT_EQ(l.key.proto, 47);
+  V4Opts first;
+  first.id = 9;
+  first.more_fragments = true;
+  auto f = run(d, linktype::raw, ipv4("192.0.2.1", "198.51.100.1", 47, filler(4), first), 11);
+  EXPECT_EQ(f.anomaly, DecodeAnomaly::none);
+  EXPECT_TRUE(f.has_flow());
+  EXPECT_EQ(d.stats().count(DecodeAnomaly::orphan_fragment), 0u);
+  EXPECT_EQ(d.stats().count(DecodeAnomaly::tiny_fragment), 0u);
+
+  // IPv6: GRE after destination options after the fragment header. The later
+  // fragments name the destination options header: they still need the first.
+  auto orphan = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, cat(ext_fragment(60, 9, false, 5), filler(16))), 20);
+  EXPECT_EQ(orphan.anomaly, DecodeAnomaly::orphan_fragment);
+  run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, cat(cat(ext_fragment(60, 0, true, 6), ext(47)), filler(64))), 21);
+  auto l6 = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, cat(ext_fragment(60, 9, false, 6), filler(16))), 22);
+  EXPECT_EQ(l6.anomaly, DecodeAnomaly::none);
+  EXPECT_EQ(l6.key.proto, 47);
+}
+
 TEST(Decode, IcmpErrorQuotesTheConnection) {
   // A router tells 192.0.2.1 that its SYN to 198.51.100.7:443 could not be delivered.
   Bytes original = ipv4("192.0.2.1", "198.51.100.7", ipproto::tcp, tcp(51000, 443, tcpflag::syn));
