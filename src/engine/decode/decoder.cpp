@@ -171,6 +171,7 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
         // GRE, ESP and the like are tracked by addresses alone: a later fragment
         // needs nothing from its first.
         if (!keyed_beyond_addresses(out.key)) return;
+        if (options_.early_fragments) return hold(out, info.frag_id, frame);
         return fail(DecodeAnomaly::orphan_fragment, off);
       }
       ++stats_.fragments_attributed;
@@ -202,14 +203,19 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
     default:
       // Another protocol: tracked by addresses, payload opaque. Its first fragment is
       // remembered for an IPv6 datagram whose later fragments name an extension header.
-      if (info.first_fragment) remember_fragment(out.key, info.frag_id, ts_ns);
+      if (info.first_fragment) first_fragment(out, info.frag_id, ts_ns);
       return;
   }
   if (a != DecodeAnomaly::none) return fail(a, off);
   out.layer = Layer::transport;
   // A header cut short by the snaplen (TCP needs only 14 bytes for ports and flags) ends the frame.
   out.opaque_offset = std::min(off + hl, caplen);
-  if (info.first_fragment) remember_fragment(out.key, info.frag_id, ts_ns);
+  if (info.first_fragment) first_fragment(out, info.frag_id, ts_ns);
+}
+
+void Decoder::first_fragment(const DecodedPacket& first, std::uint32_t id, std::int64_t ts_ns) {
+  remember_fragment(first.key, id, ts_ns);
+  if (!held_.empty()) release_early(first, id, ts_ns);
 }
 
 namespace {
@@ -266,6 +272,54 @@ bool Decoder::lookup_fragment(FlowKey& key, std::uint32_t id, std::int64_t ts_ns
     }
   }
   return false;
+}
+
+}  // namespace portmatrix
+
+namespace portmatrix {
+
+void Decoder::hold(const DecodedPacket& p, std::uint32_t id, const Frame& frame) {
+  if (held_.size() >= options_.early_fragments) {
+    release_orphan(held_.front());
+    held_.erase(held_.begin());
+  }
+  held_.push_back({{p, frame.ts_ns, frame.interface}, id});
+  held_last_ = true;
+}
+
+void Decoder::release_orphan(HeldFragment& h) {
+  h.r.packet.anomaly = DecodeAnomaly::orphan_fragment;
+  ++stats_.anomalies[static_cast<std::size_t>(DecodeAnomaly::orphan_fragment)];
+  released_.push_back(h.r);
+}
+
+void Decoder::release_early(const DecodedPacket& first, std::uint32_t id, std::int64_t ts_ns) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    DecodedPacket& p = it->r.packet;
+    if (it->id != id || !same_datagram(p.key, first.key) ||
+        elapsed_ns(ts_ns, it->r.ts_ns) > options_.fragment_timeout_ns) {
+      ++it;
+      continue;
+    }
+    p.key.proto = first.key.proto;
+    p.key.sport = first.key.sport;
+    p.key.dport = first.key.dport;
+    p.key.icmp_type = first.key.icmp_type;
+    p.layer = Layer::transport;
+    ++stats_.fragments_attributed;
+    released_.push_back(it->r);
+    it = held_.erase(it);
+  }
+}
+
+void Decoder::take_released(std::int64_t now_ns, std::vector<Released>& out, bool flush) {
+  held_last_ = false;
+  while (!held_.empty() && (flush || elapsed_ns(now_ns, held_.front().r.ts_ns) > options_.fragment_timeout_ns)) {
+    release_orphan(held_.front());
+    held_.erase(held_.begin());
+  }
+  out.insert(out.end(), released_.begin(), released_.end());
+  released_.clear();
 }
 
 }  // namespace portmatrix
