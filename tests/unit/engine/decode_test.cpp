@@ -301,6 +301,52 @@ TEST(Decode, FragmentsOfProtocolsWithoutPortsNeedNoFirstFragment) {
   EXPECT_EQ(l6.key.proto, 47);
 }
 
+TEST(Decode, HeldEarlyFragmentsAreReleasedWithTheirFirstOrAsOrphans) {
+  DecoderOptions o;
+  o.early_fragments = 2;
+  Decoder d(o);
+  constexpr std::int64_t kSec = 1'000'000'000;
+  auto later = [](std::uint16_t id) {
+    V4Opts v;
+    v.id = id;
+    v.frag_offset8 = 10;
+    return ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, filler(24), v);
+  };
+  std::vector<Decoder::Released> out;
+  run(d, linktype::raw, later(1), 0);
+  EXPECT_TRUE(d.pending() && d.held_last());
+  d.take_released(0, out);
+  EXPECT_TRUE(out.empty());
+  run(d, linktype::raw, later(2), 1);
+  run(d, linktype::raw, later(3), 2);  // a third: the oldest (id 1) is pushed out as an orphan
+  d.take_released(2, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packet.anomaly, DecodeAnomaly::orphan_fragment);
+  EXPECT_EQ(out[0].ts_ns, 0);
+  out.clear();
+  // id 2's first fragment comes: its held fragment is released with the ports.
+  V4Opts first;
+  first.id = 2;
+  first.more_fragments = true;
+  auto f = run(d, linktype::raw, ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, udp(7000, 7001, filler(72)), first), 3);
+  EXPECT_EQ(f.anomaly, DecodeAnomaly::none);
+  EXPECT_FALSE(d.held_last());
+  d.take_released(3, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packet.anomaly, DecodeAnomaly::none);
+  EXPECT_EQ(out[0].packet.key.sport, 7000);
+  EXPECT_EQ(out[0].packet.key.dport, 7001);
+  EXPECT_EQ(out[0].ts_ns, 1);
+  out.clear();
+  // id 3 waits past the fragment timeout: an orphan.
+  d.take_released(2 + 31 * kSec, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packet.anomaly, DecodeAnomaly::orphan_fragment);
+  EXPECT_FALSE(d.pending());
+  EXPECT_EQ(d.stats().count(DecodeAnomaly::orphan_fragment), 2u);
+  EXPECT_EQ(d.stats().fragments_attributed, 1u);
+}
+
 TEST(Decode, IcmpErrorQuotesTheConnection) {
   // A router tells 192.0.2.1 that its SYN to 198.51.100.7:443 could not be delivered.
   Bytes original = ipv4("192.0.2.1", "198.51.100.7", ipproto::tcp, tcp(51000, 443, tcpflag::syn));
