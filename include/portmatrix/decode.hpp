@@ -95,6 +95,11 @@ struct DecoderOptions {
   // Decode the common packets (TCP and UDP over plain IPv4 or IPv6, on Ethernet or
   // raw IP) by a shorter path with the same results; off only to compare the two.
   bool fast_path = true;
+  // Later fragments of TCP, UDP or ICMP that come before their first fragment
+  // (reordered, or sent last-first) are held, up to this many, until their first
+  // comes or the fragment timeout passes, and then released (take_released()).
+  // 0: such a fragment is an orphan-fragment at once (decode()'s result alone).
+  std::size_t early_fragments = 0;
 };
 
 struct DecoderStats {
@@ -118,6 +123,23 @@ class Decoder {
   const DecoderStats& stats() const { return stats_; }
   const DecoderOptions& options() const { return options_; }
 
+  // With DecoderOptions::early_fragments: a packet held back, released later.
+  struct Released {
+    DecodedPacket packet;
+    std::int64_t ts_ns = 0;
+    std::uint32_t interface = 0;
+  };
+  // Whether fragments are held or waiting to be released: only then need the
+  // caller look at held_last() and take_released().
+  bool pending() const { return !held_.empty() || !released_.empty(); }
+  // Whether the frame just decoded was held: not to be tracked now.
+  bool held_last() const { return held_last_; }
+  // Appends to out, in order, the held fragments attributed to the first
+  // fragment just decoded, and as orphan-fragments those held longer than the
+  // fragment timeout before now_ns (all of them when flush). To be tracked right
+  // after the frame just decoded.
+  void take_released(std::int64_t now_ns, std::vector<Released>& out, bool flush = false);
+
  private:
   struct FragmentEntry {
     FlowKey key;            // src, dst, proto and ports of the first fragment
@@ -129,9 +151,21 @@ class Decoder {
   bool lookup_fragment(FlowKey& key, std::uint32_t id, std::int64_t ts_ns);
   std::size_t fragment_slot(const FlowKey& key, std::uint32_t id) const;
 
+  struct HeldFragment {
+    Released r;
+    std::uint32_t id = 0;
+  };
+  void first_fragment(const DecodedPacket& first, std::uint32_t id, std::int64_t ts_ns);
+  void hold(const DecodedPacket& p, std::uint32_t id, const Frame& frame);
+  void release_early(const DecodedPacket& first, std::uint32_t id, std::int64_t ts_ns);
+  void release_orphan(HeldFragment& h);
+
   DecoderOptions options_;
   DecoderStats stats_;
   std::vector<FragmentEntry> fragments_;  // set-associative, sized once
+  std::vector<HeldFragment> held_;        // oldest first, at most options_.early_fragments
+  std::vector<Released> released_;
+  bool held_last_ = false;
 };
 
 }  // namespace portmatrix

@@ -16,7 +16,8 @@ namespace portmatrix {
 
 struct EngineOptions {
   CaptureOptions capture;
-  DecoderOptions decoder;
+  // Later fragments that come before their first are held and tracked once it comes.
+  DecoderOptions decoder{.early_fragments = 256};
   ConntrackOptions conntrack;
 };
 
@@ -41,6 +42,8 @@ struct EngineReport {
 };
 
 // Sees every frame with its decoding and conntrack state (optional; for per-packet consumers).
+// A fragment held for its first fragment is seen with CtState::invalid; it is
+// tracked, unseen, when released.
 using PacketHook = std::function<void(const Frame&, const DecodedPacket&, CtState)>;
 // Told the bytes read so far of the current capture and its size (0 when unknown, e.g. a pipe).
 using ProgressHook = std::function<void(std::size_t capture, std::uint64_t done, std::uint64_t total)>;

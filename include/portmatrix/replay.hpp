@@ -76,6 +76,13 @@ struct ReplayOptions {
   ProgressHook progress;
 };
 
+// The ports that tell a server from a client when a connection's opening was not
+// seen (ConntrackOptions::service_ports): the destination ports of the matrix's
+// rows as bound at the site, except rows whose ports are a wide range (more than lint's wide_range):
+// such a range (an unconfigured 5001-64500, say) covers the clients' ephemeral
+// ports and would make every client look like the server.
+PortSet inference_service_ports(const Policy& p);
+
 // Judges one connection (the initiator's first packet, connection state new).
 ReplayedConnection judge(const Policy& p, const Connection& c);
 ReplayedConnection judge(const Policy& p, const Connection& c, AddressNames& names);

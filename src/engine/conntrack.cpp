@@ -135,7 +135,9 @@ TcpState tcp_next(TcpState s, Seg seg, bool orig) {
       // A retransmitted SYN, or the other side's SYN of a simultaneous open.
       return s == S::syn_sent ? s : S::none;
     case Seg::synack:
-      if (orig) return S::none;
+      // From the initiator only in a simultaneous open, where both sides answer
+      // each other's SYN (the kernel's SYN_SENT2 -> SYN_RECV).
+      if (orig) return s == S::syn_recv ? s : S::none;
       if (s == S::syn_sent || s == S::syn_recv) return S::syn_recv;
       // A retransmitted SYN-ACK whose ACK was lost: harmless.
       return s == S::established ? s : S::none;
@@ -622,8 +624,11 @@ struct Conntrack::Impl {
     bool invalid = false;
     if (key.proto() == ipproto::tcp && !p.later_fragment) {
       Seg seg = segment_class(p.tcp_flags);
-      if (seg == Seg::syn && orig && (e.tcp_state == TcpState::time_wait || e.tcp_state == TcpState::close)) {
-        // A new connection on the sockets of a finished one.
+      // A new connection on the sockets of a finished one. After a FIN exchange
+      // (TIME_WAIT) either side may open it, as the kernel allows; after a RST
+      // (CLOSE) only the initiator's SYN does (the kernel's table makes the
+      // other side's invalid).
+      if (seg == Seg::syn && (e.tcp_state == TcpState::time_wait || (orig && e.tcp_state == TcpState::close))) {
         return replace(p, keyed, h, ts, itf, idx, EndReason::reused);
       }
       TcpState next = tcp_next(e.tcp_state, seg, orig);

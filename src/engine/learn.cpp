@@ -50,7 +50,7 @@ Expected<Matrix> learn_matrix(const Policy& p, const std::vector<std::string>& p
   std::map<Key, Group> groups;
   std::map<std::string, std::set<std::string>> seen_addresses;  // system -> addresses (for descriptions)
   EngineOptions eo = options.engine;
-  for (const auto& row : p.rows) eo.conntrack.service_ports.add(row.dport);
+  eo.conntrack.service_ports = inference_service_ports(p);
   AddressNames name_of(p);
   auto sink = [&](const Connection& c) {
     const bool ports = c.proto == ipproto::tcp || c.proto == ipproto::udp;

@@ -14,6 +14,7 @@
 #include "engine/timeutil.hpp"
 #include "portmatrix/evaluate.hpp"
 #include "portmatrix/fileio.hpp"
+#include "portmatrix/lint.hpp"
 
 namespace portmatrix {
 
@@ -90,6 +91,14 @@ ReplayedConnection judge_named(const Policy& p, const Connection& c, std::string
 
 }  // namespace
 
+PortSet inference_service_ports(const Policy& p) {
+  const std::uint32_t wide = LintOptions{}.wide_range;
+  PortSet ports;
+  for (const auto& row : p.rows)
+    if (row.dport.count() <= wide) ports.add(row.dport);
+  return ports;
+}
+
 ReplayedConnection judge(const Policy& p, const Connection& c) {
   return judge_named(p, c, address_name(p, c.src), address_name(p, c.dst));
 }
@@ -122,7 +131,7 @@ Expected<ReplayResult> replay_captures(const Policy& p, const std::vector<std::s
   std::map<std::tuple<std::string, std::string, std::string, std::uint16_t>, BlockedGroup> groups;
   EngineOptions eo = options.engine;
   // The policy's destination ports tell servers from clients when a capture starts mid-connection.
-  for (const auto& row : p.rows) eo.conntrack.service_ports.add(row.dport);
+  eo.conntrack.service_ports = inference_service_ports(p);
   AddressNames names(p);
   auto sink = [&](const Connection& c) {
     ReplayedConnection r = judge(p, c, names);

@@ -53,6 +53,23 @@ std::uint64_t DecoderStats::total_anomalies() const {
 }
 
 namespace {
+// Whether connections of the packet's protocol are told apart by more than
+// addresses (ports, an ICMP identifier), so that a later fragment needs its first
+// fragment. An IPv6 later fragment may name only an extension header that comes
+// before the upper layer: that needs the first fragment too.
+bool keyed_beyond_addresses(const FlowKey& k) {
+  switch (k.proto) {
+    case ipproto::tcp: case ipproto::udp: case ipproto::icmp: case ipproto::icmpv6: return true;
+    default: break;
+  }
+  if (k.family != Family::ipv6) return false;
+  switch (k.proto) {
+    case decode::kHopByHop: case decode::kRouting: case decode::kFragment: case decode::kAh: case decode::kDestOpts:
+    case decode::kMobility: case decode::kHip: case decode::kShim6: return true;
+    default: return false;
+  }
+}
+
 constexpr std::size_t kWays = 4;  // fragment table associativity
 // What decode() starts from. Copied rather than assigned: GCC zeroes a
 // value-initialised DecodedPacket with `rep stos`, slow to start for 108 bytes.
@@ -150,12 +167,18 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
     ++stats_.fragments;
     if (!info.first_fragment) {
       out.later_fragment = true;
-      if (!lookup_fragment(out.key, info.frag_id, ts_ns)) return fail(DecodeAnomaly::orphan_fragment, off);
+      if (!lookup_fragment(out.key, info.frag_id, ts_ns)) {
+        // GRE, ESP and the like are tracked by addresses alone: a later fragment
+        // needs nothing from its first.
+        if (!keyed_beyond_addresses(out.key)) return;
+        if (options_.early_fragments) return hold(out, info.frag_id, frame);
+        return fail(DecodeAnomaly::orphan_fragment, off);
+      }
       ++stats_.fragments_attributed;
       out.layer = Layer::transport;
       return;
     }
-    if (info.l4_wire < 8) return fail(DecodeAnomaly::tiny_fragment, off);
+    if (info.l4_wire < 8 && keyed_beyond_addresses(out.key)) return fail(DecodeAnomaly::tiny_fragment, off);
   }
 
   // Transport layer: bounded by the IP length fields, not by link padding.
@@ -177,17 +200,35 @@ void Decoder::decode(const Frame& frame, DecodedPacket& out) {
       a = decode::icmp(l4, l4_avail, out);
       hl = 8;
       break;
-    default: return;  // another protocol: tracked by addresses, payload opaque
+    default:
+      // Another protocol: tracked by addresses, payload opaque. Its first fragment is
+      // remembered for an IPv6 datagram whose later fragments name an extension header.
+      if (info.first_fragment) first_fragment(out, info.frag_id, ts_ns);
+      return;
   }
   if (a != DecodeAnomaly::none) return fail(a, off);
   out.layer = Layer::transport;
   // A header cut short by the snaplen (TCP needs only 14 bytes for ports and flags) ends the frame.
   out.opaque_offset = std::min(off + hl, caplen);
-  if (info.first_fragment) remember_fragment(out.key, info.frag_id, ts_ns);
+  if (info.first_fragment) first_fragment(out, info.frag_id, ts_ns);
 }
 
+void Decoder::first_fragment(const DecodedPacket& first, std::uint32_t id, std::int64_t ts_ns) {
+  remember_fragment(first.key, id, ts_ns);
+  if (!held_.empty()) release_early(first, id, ts_ns);
+}
+
+namespace {
+// The protocol that is part of a datagram's identity. IPv4 identifies a datagram by
+// addresses, protocol and id (RFC 791); IPv6 by addresses and id alone (RFC 8200
+// 4.5): its later fragments show only the fragment header's next header, which is
+// not the first fragment's upper-layer protocol when extension headers (destination
+// options, say) follow the fragment header.
+std::uint8_t datagram_proto(const FlowKey& k) { return k.family == Family::ipv6 ? 0 : k.proto; }
+}  // namespace
+
 std::size_t Decoder::fragment_slot(const FlowKey& key, std::uint32_t id) const {
-  std::uint64_t h = mix64((std::uint64_t(id) << 8) | key.proto);
+  std::uint64_t h = mix64((std::uint64_t(id) << 8) | datagram_proto(key));
   h = hash_addr(hash_addr(h, key.src), key.dst);
   std::size_t sets = fragments_.size() / kWays;
   return (h & (sets - 1)) * kWays;
@@ -195,7 +236,7 @@ std::size_t Decoder::fragment_slot(const FlowKey& key, std::uint32_t id) const {
 
 namespace {
 bool same_datagram(const FlowKey& a, const FlowKey& b) {
-  return a.proto == b.proto && a.src == b.src && a.dst == b.dst;
+  return datagram_proto(a) == datagram_proto(b) && a.src == b.src && a.dst == b.dst;
 }
 }  // namespace
 
@@ -223,6 +264,7 @@ bool Decoder::lookup_fragment(FlowKey& key, std::uint32_t id, std::int64_t ts_ns
   for (std::size_t i = 0; i < kWays; ++i) {
     FragmentEntry& e = fragments_[base + i];
     if (e.used && e.id == id && same_datagram(e.key, key) && elapsed_ns(ts_ns, e.seen_ns) <= options_.fragment_timeout_ns) {
+      key.proto = e.key.proto;
       key.sport = e.key.sport;
       key.dport = e.key.dport;
       key.icmp_type = e.key.icmp_type;
@@ -230,6 +272,54 @@ bool Decoder::lookup_fragment(FlowKey& key, std::uint32_t id, std::int64_t ts_ns
     }
   }
   return false;
+}
+
+}  // namespace portmatrix
+
+namespace portmatrix {
+
+void Decoder::hold(const DecodedPacket& p, std::uint32_t id, const Frame& frame) {
+  if (held_.size() >= options_.early_fragments) {
+    release_orphan(held_.front());
+    held_.erase(held_.begin());
+  }
+  held_.push_back({{p, frame.ts_ns, frame.interface}, id});
+  held_last_ = true;
+}
+
+void Decoder::release_orphan(HeldFragment& h) {
+  h.r.packet.anomaly = DecodeAnomaly::orphan_fragment;
+  ++stats_.anomalies[static_cast<std::size_t>(DecodeAnomaly::orphan_fragment)];
+  released_.push_back(h.r);
+}
+
+void Decoder::release_early(const DecodedPacket& first, std::uint32_t id, std::int64_t ts_ns) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    DecodedPacket& p = it->r.packet;
+    if (it->id != id || !same_datagram(p.key, first.key) ||
+        elapsed_ns(ts_ns, it->r.ts_ns) > options_.fragment_timeout_ns) {
+      ++it;
+      continue;
+    }
+    p.key.proto = first.key.proto;
+    p.key.sport = first.key.sport;
+    p.key.dport = first.key.dport;
+    p.key.icmp_type = first.key.icmp_type;
+    p.layer = Layer::transport;
+    ++stats_.fragments_attributed;
+    released_.push_back(it->r);
+    it = held_.erase(it);
+  }
+}
+
+void Decoder::take_released(std::int64_t now_ns, std::vector<Released>& out, bool flush) {
+  held_last_ = false;
+  while (!held_.empty() && (flush || elapsed_ns(now_ns, held_.front().r.ts_ns) > options_.fragment_timeout_ns)) {
+    release_orphan(held_.front());
+    held_.erase(held_.begin());
+  }
+  out.insert(out.end(), released_.begin(), released_.end());
+  released_.clear();
 }
 
 }  // namespace portmatrix

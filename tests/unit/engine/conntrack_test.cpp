@@ -143,6 +143,56 @@ TEST(Conntrack, NewSynOnClosedSocketsStartsANewConnection) {
   EXPECT_EQ(h.table.stats().reused, 1u);
 }
 
+// The kernel reopens a TIME_WAIT connection on a SYN from either side; we kept the
+// other side's SYN in the old connection (as invalid), so a connection the server
+// opened back to the client's socket was never judged in its own direction.
+TEST(Conntrack, ReverseSynInTimeWaitStartsANewConnectionFromThatSide) {
+  Harness h;
+  std::vector<Bytes> close = {c2s(SYN), s2c(SYN | ACK), c2s(ACK), c2s(FIN | ACK), s2c(FIN | ACK), c2s(ACK)};
+  for (std::size_t i = 0; i < close.size(); ++i) h.feed(close[i], kT0 + std::int64_t(i));
+  EXPECT_EQ(h.feed(s2c(SYN), kT0 + 5 * kSec), CtState::new_);
+  h.feed(c2s(SYN | ACK), kT0 + 5 * kSec + 1);
+  h.feed(s2c(ACK), kT0 + 5 * kSec + 2);
+  h.table.finish();
+  ASSERT_EQ(h.done.size(), 2u);
+  EXPECT_EQ(h.done[0].end, EndReason::reused);
+  EXPECT_EQ(h.done[0].packets[0] + h.done[0].packets[1], 6u);
+  const Connection& back = h.done[1];
+  EXPECT_EQ(back.src, ip("192.0.2.20"));
+  EXPECT_EQ(back.sport, 22);
+  EXPECT_EQ(back.dst, ip("192.0.2.10"));
+  EXPECT_EQ(back.dport, 51000);
+  EXPECT_EQ(back.initiator, InitiatorSource::observed);
+  EXPECT_EQ(back.tcp_state, TcpState::established);
+  EXPECT_EQ(h.table.stats().invalid, 0u);
+
+  // After a RST (CLOSE) the kernel's table makes the other side's SYN invalid.
+  Harness reset;
+  reset.feed(c2s(SYN), kT0);
+  reset.feed(s2c(RST | ACK), kT0 + 1);
+  EXPECT_EQ(reset.feed(s2c(SYN), kT0 + 2), CtState::invalid);
+  reset.table.finish();
+  EXPECT_EQ(reset.done.size(), 1u);
+}
+
+// Both sides send a SYN, then each answers the other's with a SYN-ACK: the
+// kernel (SYN_SENT2) takes the initiator's SYN-ACK as valid; we counted it invalid.
+TEST(Conntrack, SimultaneousOpenIsValid) {
+  Harness h;
+  EXPECT_EQ(h.feed(c2s(SYN), kT0), CtState::new_);
+  h.feed(s2c(SYN), kT0 + 1);
+  h.feed(s2c(SYN | ACK), kT0 + 2);
+  EXPECT_NE(h.feed(c2s(SYN | ACK), kT0 + 3), CtState::invalid);
+  h.feed(c2s(ACK), kT0 + 4);
+  h.feed(s2c(ACK), kT0 + 5);
+  h.table.finish();
+  ASSERT_EQ(h.done.size(), 1u);
+  EXPECT_EQ(h.done[0].src, ip("192.0.2.10"));
+  EXPECT_EQ(h.done[0].tcp_state, TcpState::established);
+  EXPECT_EQ(h.done[0].packets[0] + h.done[0].packets[1], 6u);
+  EXPECT_EQ(h.table.stats().invalid, 0u);
+}
+
 TEST(Conntrack, MidStreamPickupInfersTheInitiator) {
   // The capture starts after the handshake; the first packet seen comes from the server.
   Harness h;

@@ -239,6 +239,114 @@ TEST(Decode, Ipv6Fragments) {
   EXPECT_EQ(p2.key.proto, ipproto::udp);
 }
 
+// Extension headers after the fragment header (destination options here) give the
+// first fragment UDP as its protocol while later fragments name only the header
+// after the fragment header: we matched fragments by protocol too, so every later
+// fragment of such a datagram was an orphan and left its connection.
+TEST(Decode, Ipv6LaterFragmentsFollowAFirstWithHeadersAfterTheFragmentHeader) {
+  Decoder d;
+  Bytes first = cat(cat(ext_fragment(60, 0, true, 0x1234), ext(ipproto::udp)), udp(4000, 4001, filler(40)));
+  auto p1 = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, first), 10);
+  ASSERT_EQ(p1.anomaly, DecodeAnomaly::none);
+  EXPECT_EQ(p1.key.proto, ipproto::udp);
+  Bytes later = cat(ext_fragment(60, 7, false, 0x1234), filler(24));
+  auto p2 = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, later), 20);
+  EXPECT_EQ(p2.anomaly, DecodeAnomaly::none);
+  EXPECT_TRUE(p2.later_fragment);
+  EXPECT_EQ(p2.key.proto, ipproto::udp);
+  EXPECT_EQ(p2.key.sport, 4000);
+  EXPECT_EQ(p2.key.dport, 4001);
+  // IPv4 keeps the protocol in a datagram's identity.
+  V4Opts f;
+  f.id = 77;
+  f.more_fragments = true;
+  run(d, linktype::raw, ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, udp(5000, 5001, filler(40)), f), 30);
+  V4Opts l;
+  l.id = 77;
+  l.frag_offset8 = 6;
+  auto other = run(d, linktype::raw, ipv4("192.0.2.1", "192.0.2.2", ipproto::tcp, filler(16), l), 31);
+  EXPECT_EQ(other.anomaly, DecodeAnomaly::orphan_fragment);
+}
+
+// GRE, ESP and other protocols without ports are tracked by addresses: a later
+// fragment needs nothing from its first, but it became an orphan-fragment when
+// the first was missing or came later, and a short first fragment was a
+// tiny-fragment; both left their connection untracked.
+TEST(Decode, FragmentsOfProtocolsWithoutPortsNeedNoFirstFragment) {
+  Decoder d;
+  V4Opts later;
+  later.id = 9;
+  later.frag_offset8 = 185;
+  auto l = run(d, linktype::raw, ipv4("192.0.2.1", "198.51.100.1", 47, filler(100), later), 10);
+  EXPECT_EQ(l.anomaly, DecodeAnomaly::none);
+  EXPECT_TRUE(l.later_fragment);
+  EXPECT_TRUE(l.has_flow());
+  EXPECT_EQ(l.key.proto, 47);
+  V4Opts first;
+  first.id = 9;
+  first.more_fragments = true;
+  auto f = run(d, linktype::raw, ipv4("192.0.2.1", "198.51.100.1", 47, filler(4), first), 11);
+  EXPECT_EQ(f.anomaly, DecodeAnomaly::none);
+  EXPECT_TRUE(f.has_flow());
+  EXPECT_EQ(d.stats().count(DecodeAnomaly::orphan_fragment), 0u);
+  EXPECT_EQ(d.stats().count(DecodeAnomaly::tiny_fragment), 0u);
+
+  // IPv6: GRE after destination options after the fragment header. The later
+  // fragments name the destination options header: they still need the first.
+  auto orphan = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, cat(ext_fragment(60, 9, false, 5), filler(16))), 20);
+  EXPECT_EQ(orphan.anomaly, DecodeAnomaly::orphan_fragment);
+  run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, cat(cat(ext_fragment(60, 0, true, 6), ext(47)), filler(64))), 21);
+  auto l6 = run(d, linktype::raw, ipv6("2001:db8::1", "2001:db8::2", 44, cat(ext_fragment(60, 9, false, 6), filler(16))), 22);
+  EXPECT_EQ(l6.anomaly, DecodeAnomaly::none);
+  EXPECT_EQ(l6.key.proto, 47);
+}
+
+TEST(Decode, HeldEarlyFragmentsAreReleasedWithTheirFirstOrAsOrphans) {
+  DecoderOptions o;
+  o.early_fragments = 2;
+  Decoder d(o);
+  constexpr std::int64_t kSec = 1'000'000'000;
+  auto later = [](std::uint16_t id) {
+    V4Opts v;
+    v.id = id;
+    v.frag_offset8 = 10;
+    return ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, filler(24), v);
+  };
+  std::vector<Decoder::Released> out;
+  run(d, linktype::raw, later(1), 0);
+  EXPECT_TRUE(d.pending() && d.held_last());
+  d.take_released(0, out);
+  EXPECT_TRUE(out.empty());
+  run(d, linktype::raw, later(2), 1);
+  run(d, linktype::raw, later(3), 2);  // a third: the oldest (id 1) is pushed out as an orphan
+  d.take_released(2, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packet.anomaly, DecodeAnomaly::orphan_fragment);
+  EXPECT_EQ(out[0].ts_ns, 0);
+  out.clear();
+  // id 2's first fragment comes: its held fragment is released with the ports.
+  V4Opts first;
+  first.id = 2;
+  first.more_fragments = true;
+  auto f = run(d, linktype::raw, ipv4("192.0.2.1", "192.0.2.2", ipproto::udp, udp(7000, 7001, filler(72)), first), 3);
+  EXPECT_EQ(f.anomaly, DecodeAnomaly::none);
+  EXPECT_FALSE(d.held_last());
+  d.take_released(3, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packet.anomaly, DecodeAnomaly::none);
+  EXPECT_EQ(out[0].packet.key.sport, 7000);
+  EXPECT_EQ(out[0].packet.key.dport, 7001);
+  EXPECT_EQ(out[0].ts_ns, 1);
+  out.clear();
+  // id 3 waits past the fragment timeout: an orphan.
+  d.take_released(2 + 31 * kSec, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].packet.anomaly, DecodeAnomaly::orphan_fragment);
+  EXPECT_FALSE(d.pending());
+  EXPECT_EQ(d.stats().count(DecodeAnomaly::orphan_fragment), 2u);
+  EXPECT_EQ(d.stats().fragments_attributed, 1u);
+}
+
 TEST(Decode, IcmpErrorQuotesTheConnection) {
   // A router tells 192.0.2.1 that its SYN to 198.51.100.7:443 could not be delivered.
   Bytes original = ipv4("192.0.2.1", "198.51.100.7", ipproto::tcp, tcp(51000, 443, tcpflag::syn));

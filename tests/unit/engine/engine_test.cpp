@@ -70,3 +70,41 @@ TEST(Engine, UnreadableCaptureIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, Error::Kind::io);
 }
+
+// Fragments that came before their first fragment (reordered, or a sender that
+// sends the last first) were orphan-fragments, untracked: a datagram of three
+// fragments sent last-first counted as one packet of 1500 bytes instead of three
+// of 3028. They are held until their first comes and then counted with it; those
+// whose first never comes are still orphans.
+TEST(Engine, FragmentsBeforeTheirFirstAreTrackedWhenItComes) {
+  auto path = temp_path("reordered_fragments.pcap");
+  Bytes payload = cat(udp(40010, 514, filler(2992)), {});  // 3000 bytes of UDP
+  auto frag = [&](std::size_t from, std::size_t len, bool more, std::uint16_t id, const char* src) {
+    V4Opts o;
+    o.id = id;
+    o.more_fragments = more;
+    o.frag_offset8 = static_cast<std::uint16_t>(from / 8);
+    return ether(kIpv4, ipv4(src, "192.0.2.1", ipproto::udp, Bytes(payload.begin() + from, payload.begin() + from + len), o));
+  };
+  std::vector<Rec> recs = {{kT0 + 1000, frag(2960, 40, false, 7, "198.51.100.5")},
+                           {kT0 + 2000, frag(1480, 1480, true, 7, "198.51.100.5")},
+                           {kT0 + 3000, frag(0, 1480, true, 7, "198.51.100.5")},
+                           // A later fragment whose first never comes.
+                           {kT0 + 4000, frag(1480, 1480, true, 8, "198.51.100.6")}};
+  ASSERT_TRUE(write_pcap(path, DLT_EN10MB, recs));
+  for (bool hook : {false, true}) {
+    std::vector<Connection> conns;
+    PacketHook on_packet;
+    if (hook) on_packet = [](const Frame&, const DecodedPacket&, CtState) {};
+    auto report = track_captures({path}, {}, [&](const Connection& c) { conns.push_back(c); }, on_packet);
+    ASSERT_TRUE(report) << report.error().message;
+    ASSERT_EQ(conns.size(), 1u);
+    EXPECT_EQ(conns[0].sport, 40010);
+    EXPECT_EQ(conns[0].dport, 514);
+    EXPECT_EQ(conns[0].packets[0] + conns[0].packets[1], 3u);
+    EXPECT_EQ(conns[0].bytes[0] + conns[0].bytes[1], 3000u + 3 * 20);
+    EXPECT_EQ(report->decoder.count(DecodeAnomaly::orphan_fragment), 1u);
+    EXPECT_EQ(report->decoder.fragments_attributed, 2u);
+    EXPECT_EQ(report->conntrack.untracked, 1u);
+  }
+}

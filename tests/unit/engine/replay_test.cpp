@@ -12,6 +12,7 @@
 
 #include "engine/timeutil.hpp"
 #include "portmatrix/site.hpp"
+#include "support/packets.hpp"
 
 using namespace portmatrix;
 
@@ -184,5 +185,45 @@ TEST(ReplayOutput, RememberedNamesAreAddressNames) {
   for (std::uint32_t i = 0; i < 4 * AddressNames::kSlots; ++i) {
     IpAddr a = IpAddr::v4(0x0a000000u + i);
     ASSERT_EQ(names(a), address_name(p, a));
+  }
+}
+
+// A site that leaves a configurable range unconfigured (spi: 5001-64500) gave
+// every client port from 5001 up the weight of a service port: the host's DNS
+// query from port 45000 and a TCP connection from 45001 to 443, picked up
+// mid-stream, were reported as 198.51.100.53:53 -> host:45000 and
+// 203.0.113.80:443 -> host:45001, one blocked group per ephemeral port.
+TEST(Replay, WideRowRangesDoNotMakeClientsServers) {
+  Policy p = cms_policy();
+  bool widened = false;
+  for (auto& row : p.rows)
+    if (row.id == "spi") {
+      row.dport = PortSet({{5001, 64500}});
+      widened = true;
+    }
+  ASSERT_TRUE(widened);
+  EXPECT_FALSE(inference_service_ports(p).contains(45000));
+  EXPECT_TRUE(inference_service_ports(p).contains(22));
+  const std::string host = p.host_addresses.prefixes(Family::ipv4).at(0).addr.to_string();
+  namespace pk = pmtest::pkt;
+  std::vector<pk::Rec> recs;
+  std::int64_t t = 1'700'000'000'000'000'000;
+  auto add = [&](pk::Bytes ip) { recs.push_back({t += 1'000'000, pk::ether(pk::kIpv4, ip)}); };
+  add(pk::ipv4(host.c_str(), "198.51.100.53", 17, pk::udp(45000, 53, pk::filler(20))));
+  add(pk::ipv4("198.51.100.53", host.c_str(), 17, pk::udp(53, 45000, pk::filler(40))));
+  add(pk::ipv4(host.c_str(), "203.0.113.80", 6, pk::tcp(45001, 443, tcpflag::ack)));
+  add(pk::ipv4("203.0.113.80", host.c_str(), 6, pk::tcp(443, 45001, tcpflag::ack)));
+  const std::string path = ::testing::TempDir() + "/replay_wide_range.pcap";
+  ASSERT_TRUE(pk::write_pcap(path, 1, recs));
+  std::vector<Connection> seen;
+  ReplayOptions o;
+  o.on_connection = [&](const ReplayedConnection& r) { seen.push_back(*r.connection); };
+  auto res = replay_captures(p, {path}, o);
+  ASSERT_TRUE(res) << res.error().message;
+  ASSERT_EQ(seen.size(), 2u);
+  for (const auto& c : seen) {
+    EXPECT_EQ(c.src.to_string(), host);
+    EXPECT_TRUE(c.dport == 53 || c.dport == 443) << c.dport;
+    EXPECT_EQ(c.initiator, InitiatorSource::inferred);
   }
 }

@@ -94,7 +94,9 @@ TcpState tcp_next(TcpState s, Seg seg, bool orig) {
       // A retransmitted SYN, or the other side's SYN of a simultaneous open.
       return s == S::syn_sent ? s : S::none;
     case Seg::synack:
-      if (orig) return S::none;
+      // From the initiator only in a simultaneous open, where both sides answer
+      // each other's SYN (the kernel's SYN_SENT2 -> SYN_RECV).
+      if (orig) return s == S::syn_recv ? s : S::none;
       if (s == S::syn_sent || s == S::syn_recv) return S::syn_recv;
       // A retransmitted SYN-ACK whose ACK was lost: harmless.
       return s == S::established ? s : S::none;
@@ -515,7 +517,7 @@ struct Conntrack::Impl {
     bool invalid = false;
     if (c.proto == ipproto::tcp && !p.later_fragment) {
       Seg seg = segment_class(p.tcp_flags);
-      if (seg == Seg::syn && orig && (c.tcp_state == TcpState::time_wait || c.tcp_state == TcpState::close)) {
+      if (seg == Seg::syn && (c.tcp_state == TcpState::time_wait || (orig && c.tcp_state == TcpState::close))) {
         // A new connection on the sockets of a finished one.
         remove(idx, EndReason::reused);
         return create(p, key, h, ts, itf);
