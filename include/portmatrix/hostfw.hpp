@@ -56,9 +56,10 @@ std::string now_iso8601();
 struct Keep {
   IpAddr addr;
   std::uint16_t port = 22;
-  std::string origin;  // "SSH_CONNECTION" or "--keep"
+  std::string origin;            // "SSH_CONNECTION" or "--keep"
+  std::optional<IpAddr> server;  // the host address the client connects to (SSH_CONNECTION); else the site's first
 };
-// Parses SSH_CONNECTION ("client port server port") into the client to keep.
+// Parses SSH_CONNECTION ("client port server port") into the client to keep, and the address it reached.
 std::optional<Keep> keep_from_ssh_connection(const char* value);
 std::optional<Keep> parse_keep(std::string_view text);
 

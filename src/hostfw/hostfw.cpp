@@ -232,10 +232,13 @@ std::optional<Keep> keep_from_ssh_connection(const char* value) {
   }
   if (parts.size() != 4) return std::nullopt;
   auto addr = parse_ip(parts[0]);
+  auto server = parse_ip(parts[2]);
   unsigned port = 0;
   auto [ptr, ec] = std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), port);
   if (!addr || ec != std::errc() || port > 65535) return std::nullopt;
-  return Keep{*addr, static_cast<std::uint16_t>(port), "SSH_CONNECTION"};
+  Keep k{*addr, static_cast<std::uint16_t>(port), "SSH_CONNECTION", std::nullopt};
+  if (server && server->family == addr->family) k.server = *server;
+  return k;
 }
 
 std::optional<Keep> parse_keep(std::string_view text) {
@@ -252,7 +255,7 @@ std::optional<Keep> parse_keep(std::string_view text) {
   }
   auto addr = parse_ip(host);
   if (!addr) return std::nullopt;
-  Keep k{*addr, 22, "--keep"};
+  Keep k{*addr, 22, "--keep", std::nullopt};
   if (!port.empty()) {
     unsigned v = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
@@ -265,19 +268,42 @@ std::optional<Keep> parse_keep(std::string_view text) {
 std::vector<LockoutFinding> lockout_check(const Policy& p, const std::vector<Keep>& keep) {
   std::vector<LockoutFinding> out;
   for (const auto& k : keep) {
-    const auto& host_prefixes = p.host_addresses.prefixes(k.addr.family);
-    if (host_prefixes.empty()) continue;
-    IpAddr host = host_prefixes[0].addr;
-    auto pkt = host_packet(p, k.addr, p.ephemeral.lo, host, k.port, Protocol::tcp);
-    if (!pkt) continue;
-    Verdict v = evaluate(p, *pkt);
+    // The address the client reaches the host at: rules match it. Without one, the site's
+    // first address of the family; with none, the host's rules of that family cannot match.
+    IpAddr host{k.addr.family, {}};
+    const auto& prefixes = p.host_addresses.prefixes(k.addr.family);
+    const bool no_address = !k.server && prefixes.empty();
+    if (k.server) host = *k.server;
+    else if (!prefixes.empty()) host = prefixes[0].addr;
+    const bool known = is_host_address(p, host);
+    Packet pkt;
+    auto hp = known ? host_packet(p, k.addr, p.ephemeral.lo, host, k.port, Protocol::tcp) : Expected<Packet>(Packet{});
+    if (known && hp) {
+      pkt = *hp;
+    } else {
+      // An address the site does not give the host: the packet still arrives, and the policy judges it.
+      pkt.direction = Direction::in;
+      pkt.src = k.addr;
+      pkt.dst = host;
+      pkt.protocol = Protocol::tcp;
+      pkt.sport = p.ephemeral.lo;
+      pkt.dport = k.port;
+      if (const SystemBinding* sys = p.system_of(k.addr); sys && !sys->interfaces.empty()) pkt.iface = sys->interfaces.front();
+    }
+    Verdict v = evaluate(p, pkt);
     if (v.action == Action::accept) continue;
-    std::string why = fmt::format("{} ({}) could no longer open tcp connections to port {} of the host: {}", k.addr.to_string(),
-                                  k.origin, k.port,
+    const int version = k.addr.family == Family::ipv4 ? 4 : 6;
+    const std::string at = no_address ? fmt::format("the host (the site gives it no IPv{} address)", version)
+                                      : fmt::format("the host at {}", host.to_string());
+    std::string why = fmt::format("{} ({}) could no longer open tcp connections to port {} of {}: {}", k.addr.to_string(),
+                                  k.origin, k.port, at,
                                   v.row.empty() ? std::string("nothing allows it (default ") + std::string(to_string(v.action)) + ")"
                                                 : "row '" + v.row + "' closes it");
     std::vector<std::string> hints;
+    if (no_address) hints.push_back(fmt::format("give {} its IPv{} address in the site", p.host, version));
+    else if (!known) hints.push_back(fmt::format("add {} to the addresses of {} in the site", host.to_string(), p.host));
     for (const auto& rb : p.rows) {
+      if (!known) break;  // the destination is what closes it, not a row
       if (!rb.dport.contains(k.port) || std::find(rb.protocols.begin(), rb.protocols.end(), Protocol::tcp) == rb.protocols.end())
         continue;
       if (std::find(rb.destinations.begin(), rb.destinations.end(), p.host) == rb.destinations.end()) continue;

@@ -1,9 +1,13 @@
 // `portmatrix firewall` in a network namespace: the real command, the real kernel.
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -254,4 +258,99 @@ TEST_F(FirewallTest, AllowDenyPortsEditTheSiteFile) {
   EXPECT_EQ(*read_file(site), kept);
   EXPECT_EQ(pm({"firewall", "allow", "nosuchrow", "--site", site}).exit_code, 2);
   EXPECT_EQ(*read_file(site), kept);
+}
+
+namespace {
+
+// Whether a TCP connection from namespace `from` to addr:port completes within a second.
+bool connects(const netns::Namespace& from, const std::string& addr, std::uint16_t port) {
+  const IpAddr a = *parse_ip(addr);
+  const bool v4 = a.family == Family::ipv4;
+  auto s = from.socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (!s) return false;
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (v4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
+    len = sizeof *sin;
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
+    len = sizeof *sin6;
+  }
+  bool ok = false;
+  if (::connect(*s, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+    ok = true;
+  } else if (errno == EINPROGRESS) {
+    pollfd p{*s, POLLOUT, 0};
+    int err = 0;
+    socklen_t el = sizeof err;
+    ok = ::poll(&p, 1, 1000) == 1 && ::getsockopt(*s, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0;
+  }
+  ::close(*s);
+  return ok;
+}
+
+}  // namespace
+
+// Regression: the lock-out guard judged the SSH client's next login against the site's
+// first host address, not the address the client actually reached (SSH_CONNECTION's
+// server). An administrator on a second address of the host, or over IPv6 to a host the
+// site gives only IPv4, passed the guard and was locked out.
+TEST_F(FirewallTest, LockoutGuardJudgesTheAddressTheClientReached) {
+  PM_REQUIRE_ROOT();
+  auto a = netns::Namespace::create(netns::unique_name("fwadmin"));
+  ASSERT_TRUE(a) << a.error().message;
+  netns::Namespace admin = std::move(*a);
+  ASSERT_FALSE(netns::add_veth(admin, "adm0", ns_, "eth1"));
+  ASSERT_FALSE(admin.add_address("adm0", Prefix{*parse_ip("198.51.100.1"), 24}));
+  ASSERT_FALSE(admin.check({"ip", "route", "add", "192.0.2.0/24", "dev", "adm0"}));
+  ASSERT_FALSE(ns_.add_address("eth1", Prefix{*parse_ip("192.0.2.1"), 24}));
+  ASSERT_FALSE(ns_.add_address("eth1", Prefix{*parse_ip("192.0.2.99"), 24}));  // not in the site
+  ASSERT_FALSE(ns_.check({"ip", "route", "add", "198.51.100.0/24", "dev", "eth1"}));
+  auto l = ns_.socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_TRUE(l);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(22);
+  ASSERT_EQ(::bind(*l, reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
+  ASSERT_EQ(::listen(*l, 16), 0);
+  struct CloseFd {
+    int fd;
+    ~CloseFd() { ::close(fd); }
+  } close_listener{*l};
+  ASSERT_TRUE(connects(admin, "192.0.2.99", 22)) << "the lab works with the firewall off";
+
+  // The administrator's session came in at 192.0.2.99: the example site's ssh rows accept only 192.0.2.1.
+  ::setenv("SSH_CONNECTION", "198.51.100.1 40022 192.0.2.99 22", 1);
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "0"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("198.51.100.1 (SSH_CONNECTION) could no longer open tcp connections to port 22 of the host at 192.0.2.99"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("add 192.0.2.99 to the addresses of CMS"), std::string::npos) << r.err;
+  EXPECT_FALSE(own_table());
+  // Over IPv6 to a host the site gives no IPv6 address: every IPv6 connection would be dropped.
+  ::setenv("SSH_CONNECTION", "2001:db8:100::5 40022 2001:db8::99 22", 1);
+  r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", pmtest::source_path("tests/data/sites/cms-ipv4-only.yaml")});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("2001:db8:100::5 (SSH_CONNECTION) could no longer open"), std::string::npos) << r.err;
+  EXPECT_FALSE(own_table());
+  // The guard's verdict is the kernel's: forced on, the second address is closed, the first open.
+  ::setenv("SSH_CONNECTION", "198.51.100.1 40022 192.0.2.99 22", 1);
+  r = pm({"firewall", "enable", "--confirm-timeout", "0", "--force"});
+  ::unsetenv("SSH_CONNECTION");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(connects(admin, "192.0.2.99", 22));
+  EXPECT_TRUE(connects(admin, "192.0.2.1", 22));
+  // Reached at the address the site gives the host, the guard lets the change through.
+  ::setenv("SSH_CONNECTION", "198.51.100.1 40022 192.0.2.1 22", 1);
+  r = pm({"firewall", "enable", "--confirm-timeout", "0"});
+  ::unsetenv("SSH_CONNECTION");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
