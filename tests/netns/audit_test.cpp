@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/netns.hpp"
 #include "portmatrix/sockets.hpp"
 #include "support/cli.hpp"
@@ -346,4 +347,26 @@ TEST_F(AuditTest, DefaultsToTheSiteTheFirewallWasEnabledWith) {
   bool web_missing = false;
   for (const auto& d : j["firewall"]["differences"]) web_missing |= d["kind"] == "rule-missing" && d["row"] == "web";
   EXPECT_TRUE(web_missing) << j["firewall"]["differences"].dump(1);
+}
+
+// Regression: `firewall enable --site site.yaml` (a path relative to the directory it ran
+// in) recorded "site.yaml", which audit could not use, so audit compared the host with the
+// bundled example site and reported drift that was not there.
+TEST_F(AuditTest, SiteGivenByARelativePathIsFoundFromAnyDirectory) {
+  PM_REQUIRE_ROOT();
+  auto text = read_file(pmtest::source_path("tests/data/sites/cms-optional-off.yaml"));
+  ASSERT_TRUE(text);
+  ASSERT_FALSE(write_file_atomic(dir_ + "/site.yaml", *text));
+  RunOptions o;
+  o.netns_fd = ns_.fd();
+  auto en = run_command({"sh", "-c", "cd \"$1\" && exec \"$2\" firewall enable --confirm-timeout 0 --site site.yaml", "sh", dir_,
+                         PM_BINARY},
+                        o);
+  ASSERT_TRUE(en);
+  ASSERT_EQ(en->exit_code, 0) << en->err;
+  auto r = pmtest::pm({"audit", "--format", "json"}, "", ns_.fd());  // run from the test's directory
+  EXPECT_NE(r.err.find("auditing against " + dir_ + "/site.yaml"), std::string::npos) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+  EXPECT_EQ(j["firewall"]["state"], "on") << j["firewall"].dump(1);
 }

@@ -2,6 +2,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -65,6 +66,15 @@ std::string show_diff(const hf::Paths& paths, const std::string& next) {
   return r->exit_code == 0 ? "no change from the applied ruleset\n" : r->out;
 }
 
+// The site as state.json records it: a file by its absolute path, so that `audit` (run from
+// any directory) finds the site the firewall was enabled with; a bundled name as it is.
+std::string recorded_site(const std::string& file) {
+  if (file.empty() || file.front() == '/' || file.ends_with(" (bundled)")) return file;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  return ec ? file : abs.lexically_normal().string();
+}
+
 // Compiles, guards, and applies. site_edit: the edited site text when allow/deny/ports changed it.
 int enable_with(const FwOptions& o, const std::optional<std::string>& edited_site) {
   portmatrix::Parsed<portmatrix::LoadedPolicy> lp;
@@ -115,7 +125,7 @@ int enable_with(const FwOptions& o, const std::optional<std::string>& edited_sit
   hf::ApplyRequest req;
   req.ruleset = ruleset;
   req.matrix = lp.value->matrix.name;
-  req.site = lp.value->site.file;
+  req.site = recorded_site(lp.value->site.file);
   req.command = o.command;
   req.confirm_timeout = std::chrono::seconds(o.timeout);
   if (edited_site) {
