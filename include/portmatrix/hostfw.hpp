@@ -92,6 +92,9 @@ Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req);
 Status confirm(const Paths& p, const std::string& command);
 // Restores the state before pending change `id` (what the watchdog runs at the deadline).
 Status rollback(const Paths& p, const std::string& id, const std::string& why);
+// Rolls back a pending change whose deadline has passed (its watchdog was killed, or the
+// machine restarted); nothing when none is overdue. status, enable, confirm and disable run it.
+Status settle_overdue(const Paths& p);
 // Waits until the deadline of change `id`, then rolls it back unless confirmed. Runs in the watchdog.
 int watchdog_main(const Paths& p, const std::string& id);
 // Removes only the tool's table and the persisted ruleset; other tables stay as they are.

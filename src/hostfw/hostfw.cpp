@@ -73,6 +73,22 @@ std::string restore_commands(const std::string& snapshot) {
   return "add table inet portmatrix\ndelete table inet portmatrix\n" + snapshot;
 }
 
+// A file's text (or its absence) before a change, to put back if the change cannot be completed.
+class FileUndo {
+ public:
+  explicit FileUndo(std::string path) : path_(std::move(path)) {
+    if (auto t = read_file(path_)) before_ = std::move(*t);
+  }
+  void restore() const {
+    if (before_) write_file_atomic(path_, *before_);
+    else ::unlink(path_.c_str());
+  }
+
+ private:
+  std::string path_;
+  std::optional<std::string> before_;
+};
+
 // Starts `exe firewall watchdog --id ID` in its own session, detached from the
 // caller's terminal and process: it outlives a SIGKILL of the CLI and a hang-up.
 Expected<int> spawn_watchdog(const std::string& exe, const std::string& id) {
@@ -323,25 +339,57 @@ std::vector<LockoutFinding> lockout_check(const Policy& p, const std::vector<Kee
   return out;
 }
 
+namespace {
+
+// rollback() with the lock held and the state loaded.
+Status rollback_locked(const Paths& p, State& st, const std::string& id, const std::string& why) {
+  if (st.status != "pending" || st.pending_id != id) return std::nullopt;
+  if (auto r = nft::run(restore_commands(st.snapshot)); !r) {
+    log_change(p, fmt::format("action=rollback pending={} FAILED: {}", id, r.error().message));
+    return r.error();
+  }
+  if (!st.site_file.empty()) {
+    if (auto e = write_file_atomic(st.site_file, st.site_backup))
+      log_change(p, fmt::format("action=rollback pending={} could not restore {}: {}", id, st.site_file, e->message));
+  }
+  st.site_file.clear();
+  st.site_backup.clear();
+  st.status = st.previous_status.empty() ? "off" : st.previous_status;
+  st.hash = st.previous_hash;
+  st.pending_id.clear();
+  st.snapshot.clear();
+  st.watchdog_pid = 0;
+  st.changed_at = now_iso8601();
+  st.command = "rollback: " + why;
+  if (auto e = save_state(p, st)) return e;
+  log_change(p, fmt::format("action=rollback pending={} reason=\"{}\" restored={}", id, why, st.status));
+  return std::nullopt;
+}
+
+// A pending change past its deadline is rolled back by whoever sees it first: normally
+// the watchdog, else (the watchdog was killed, or the machine restarted) the next command.
+Status settle_overdue_locked(const Paths& p, State& st) {
+  if (st.status != "pending" || now_seconds() < st.deadline) return std::nullopt;
+  return rollback_locked(p, st, st.pending_id, "not confirmed before the deadline");
+}
+
+}  // namespace
+
 Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req) {
   if (auto e = make_dir(p.state_dir)) return *e;
   Lock lock(p);
   if (!lock.ok()) return Error{Error::Kind::io, fmt::format("cannot lock {}/lock", p.state_dir)};
   auto st = load_state(p);
   if (!st) return st.error();
-  if (st->status == "pending" && now_seconds() < st->deadline + 5)
+  if (st->status == "pending" && now_seconds() < st->deadline)
     return Error{Error::Kind::state, fmt::format("change {} awaits confirmation for {:.0f} more seconds: run 'portmatrix "
                                                  "firewall confirm', or wait for its rollback",
                                                  st->pending_id, std::max(0.0, st->deadline - now_seconds()))};
+  // An overdue change nobody rolled back must not become the state this change returns to.
+  if (auto e = settle_overdue_locked(p, *st)) return *e;
   auto snapshot = nft::list_own_table();
   if (!snapshot) return snapshot.error();
-  // One transaction: the kernel takes all of it or none of it.
-  if (auto r = nft::run(req.ruleset); !r) return r.error();
-  if (auto e = write_file_atomic(applied_path(p), req.ruleset)) {
-    // Keep the machine as it was if the change cannot be recorded.
-    nft::run(restore_commands(*snapshot));
-    return *e;
-  }
+  const FileUndo applied_before(applied_path(p)), persisted_before(p.persisted());
   ApplyResult res;
   res.hash = sha256_hex(req.ruleset);
   State next = *st;
@@ -355,38 +403,58 @@ Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req) {
   next.command = req.command;
   next.site_file = req.site_file;
   next.site_backup = req.site_backup;
-  if (req.confirm_timeout.count() == 0) {
+  const bool guarded = req.confirm_timeout.count() > 0;
+  if (guarded) {
+    // Recorded, with its watchdog running, before the kernel changes: however this process
+    // ends from here on (SIGKILL, a hang-up, Ctrl-C), the change is rolled back unless confirmed.
+    res.id = random_id();
+    res.pending = true;
+    next.status = "pending";
+    next.pending_id = res.id;
+    next.deadline = now_seconds() + static_cast<double>(req.confirm_timeout.count());
+    next.snapshot = *snapshot;
+    if (auto e = save_state(p, next)) return *e;
+    auto pid = spawn_watchdog(req.exe, res.id);
+    if (!pid) {
+      save_state(p, *st);  // the watchdog-less change never happens
+      return pid.error();
+    }
+    next.watchdog_pid = *pid;
+    if (auto e = save_state(p, next)) {
+      save_state(p, *st);  // also tells the watchdog to stop
+      return *e;
+    }
+  }
+  // One transaction: the kernel takes all of it or none of it.
+  if (auto r = nft::run(req.ruleset); !r) {
+    if (guarded) save_state(p, *st);
+    return r.error();
+  }
+  // Tests kill the tool at this point, to show that what happens next is not needed for safety.
+  if (const char* fault = std::getenv("PORTMATRIX_TEST_FAULT"); fault && std::string_view(fault) == "kill-after-apply")
+    ::raise(SIGKILL);
+  // Keeps the machine (and the files) as they were if the change cannot be recorded.
+  auto undo = [&](const Error& e) -> Error {
+    nft::run(restore_commands(*snapshot));
+    applied_before.restore();
+    persisted_before.restore();
+    if (guarded) save_state(p, *st);
+    return Error{e.kind, e.message + "; the change was undone"};
+  };
+  if (auto e = write_file_atomic(applied_path(p), req.ruleset)) return undo(*e);
+  if (!guarded) {
     next.site_file.clear();
     next.site_backup.clear();
     next.status = "on";
     next.pending_id.clear();
     next.snapshot.clear();
-    if (auto e = make_dir(p.config_dir)) return *e;
-    if (auto e = write_file_atomic(p.persisted(), req.ruleset)) return *e;
-    if (auto e = save_state(p, next)) return *e;
+    if (auto e = make_dir(p.config_dir)) return undo(*e);
+    if (auto e = write_file_atomic(p.persisted(), req.ruleset)) return undo(*e);
+    if (auto e = save_state(p, next)) return undo(*e);
     log_change(p, fmt::format("action=enable matrix={} site={} hash={} previous={} confirm=none command=\"{}\"", req.matrix,
                               req.site, res.hash.substr(0, 12), next.previous_hash.substr(0, 12), req.command));
     return res;
   }
-  res.id = random_id();
-  res.pending = true;
-  next.status = "pending";
-  next.pending_id = res.id;
-  next.deadline = now_seconds() + static_cast<double>(req.confirm_timeout.count());
-  next.snapshot = *snapshot;
-  if (auto e = save_state(p, next)) {
-    nft::run(restore_commands(*snapshot));
-    return *e;
-  }
-  auto pid = spawn_watchdog(req.exe, res.id);
-  if (!pid) {
-    nft::run(restore_commands(*snapshot));
-    st->changed_at = now_iso8601();
-    save_state(p, *st);
-    return Error{pid.error().kind, pid.error().message + "; the change was undone"};
-  }
-  next.watchdog_pid = *pid;
-  if (auto e = save_state(p, next)) return *e;
   log_change(p, fmt::format("action=enable matrix={} site={} hash={} previous={} pending={} rollback_in={}s command=\"{}\"",
                             req.matrix, req.site, res.hash.substr(0, 12), next.previous_hash.substr(0, 12), res.id,
                             req.confirm_timeout.count(), req.command));
@@ -398,8 +466,11 @@ Status confirm(const Paths& p, const std::string& command) {
   auto st = load_state(p);
   if (!st) return st.error();
   if (st->status != "pending") return Error{Error::Kind::state, "no change awaits confirmation"};
-  if (now_seconds() > st->deadline)
-    return Error{Error::Kind::state, fmt::format("change {} passed its deadline and is being rolled back", st->pending_id)};
+  if (now_seconds() >= st->deadline) {
+    const std::string id = st->pending_id;
+    if (auto e = settle_overdue_locked(p, *st)) return e;
+    return Error{Error::Kind::state, fmt::format("change {} passed its deadline and was rolled back", id)};
+  }
   auto text = read_file(applied_path(p));
   if (!text) return text.error();
   if (auto e = make_dir(p.config_dir)) return e;
@@ -423,27 +494,14 @@ Status rollback(const Paths& p, const std::string& id, const std::string& why) {
   Lock lock(p);
   auto st = load_state(p);
   if (!st) return st.error();
-  if (st->status != "pending" || st->pending_id != id) return std::nullopt;
-  if (auto r = nft::run(restore_commands(st->snapshot)); !r) {
-    log_change(p, fmt::format("action=rollback pending={} FAILED: {}", id, r.error().message));
-    return r.error();
-  }
-  if (!st->site_file.empty()) {
-    if (auto e = write_file_atomic(st->site_file, st->site_backup))
-      log_change(p, fmt::format("action=rollback pending={} could not restore {}: {}", id, st->site_file, e->message));
-  }
-  st->site_file.clear();
-  st->site_backup.clear();
-  st->status = st->previous_status.empty() ? "off" : st->previous_status;
-  st->hash = st->previous_hash;
-  st->pending_id.clear();
-  st->snapshot.clear();
-  st->watchdog_pid = 0;
-  st->changed_at = now_iso8601();
-  st->command = "rollback: " + why;
-  if (auto e = save_state(p, *st)) return e;
-  log_change(p, fmt::format("action=rollback pending={} reason=\"{}\" restored={}", id, why, st->status));
-  return std::nullopt;
+  return rollback_locked(p, *st, id, why);
+}
+
+Status settle_overdue(const Paths& p) {
+  Lock lock(p);
+  auto st = load_state(p);
+  if (!st) return st.error();
+  return settle_overdue_locked(p, *st);
 }
 
 int watchdog_main(const Paths& p, const std::string& id) {
@@ -462,7 +520,17 @@ int watchdog_main(const Paths& p, const std::string& id) {
 Status disable(const Paths& p, const std::string& command) {
   Lock lock(p);
   auto st = load_state(p);
-  if (!st) return st.error();
+  std::string damaged;
+  if (!st) {
+    // Turning the firewall off must not depend on the tool's records: keep the damaged file
+    // for a look, and start a new one.
+    const std::string path = p.state_dir + "/state.json", kept = path + ".damaged";
+    if (::rename(path.c_str(), kept.c_str()) != 0)
+      return Error{st.error().kind, fmt::format("{}; and it cannot be moved aside: {}", st.error().message, std::strerror(errno))};
+    damaged = fmt::format(" state=damaged kept={}", kept);
+    st = State{};
+  }
+  if (auto e = settle_overdue_locked(p, *st)) return e;
   if (auto e = nft::delete_own_table()) return e;
   if (::unlink(p.persisted().c_str()) != 0 && errno != ENOENT)
     return Error{Error::Kind::io, fmt::format("cannot remove {}: {}", p.persisted(), std::strerror(errno))};
@@ -476,7 +544,7 @@ Status disable(const Paths& p, const std::string& command) {
   st->changed_by = current_user();
   st->command = command;
   if (auto e = save_state(p, *st)) return e;
-  log_change(p, fmt::format("action=disable was={} command=\"{}\"", was, command));
+  log_change(p, fmt::format("action=disable was={}{} command=\"{}\"", was, damaged, command));
   return std::nullopt;
 }
 

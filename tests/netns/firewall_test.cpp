@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -260,6 +261,78 @@ TEST_F(FirewallTest, AllowDenyPortsEditTheSiteFile) {
   EXPECT_EQ(*read_file(site), kept);
 }
 
+// Regression: with --confirm-timeout 0, a failure to save the ruleset for boot left the
+// new table loaded while the command failed and state.json still said what was before.
+TEST_F(FirewallTest, ChangeThatCannotBeRecordedIsUndone) {
+  PM_REQUIRE_ROOT();
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", pmtest::source_path("tests/data/sites/cms-optional-off.yaml")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string confirmed = ruleset();
+  const auto persisted = read_file(paths_.persisted());
+  ASSERT_TRUE(persisted);
+  // The directory for the boot file cannot be created: its parent is a regular file.
+  ASSERT_FALSE(write_file_atomic(dir_ + "/not-a-dir", "x"));
+  ::setenv("PORTMATRIX_CONFIG_DIR", (dir_ + "/not-a-dir/etc").c_str(), 1);
+  r = pm({"firewall", "enable", "--confirm-timeout", "0"});
+  ::setenv("PORTMATRIX_CONFIG_DIR", paths_.config_dir.c_str(), 1);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("the change was undone"), std::string::npos) << r.err;
+  EXPECT_EQ(ruleset(), confirmed) << "the kernel must keep the confirmed ruleset";
+  EXPECT_EQ(state(), "on");
+  auto kept = read_file(paths_.persisted());
+  EXPECT_TRUE(kept && *kept == *persisted) << "the boot file must stay the confirmed ruleset";
+  auto st = pm({"firewall", "status", "--format", "json"});
+  EXPECT_EQ(nlohmann::json::parse(st.out, nullptr, false).value("hash", ""), hostfw::sha256_hex(*persisted)) << st.out;
+}
+
+// Regression: a pending change whose watchdog was killed (or whose machine restarted)
+// stayed loaded forever: status said "rolls back in 0 s" and confirm "is being rolled back".
+TEST_F(FirewallTest, OverdueChangeWithoutWatchdogIsRolledBackByTheNextCommand) {
+  PM_REQUIRE_ROOT();
+  const std::string before = ruleset();
+  auto stop_watchdog = [&] {
+    auto st = hostfw::load_state(paths_);
+    ASSERT_TRUE(st);
+    ASSERT_EQ(st->status, "pending");
+    ASSERT_GT(st->watchdog_pid, 1);
+    auto cmdline = read_file(fmt::format("/proc/{}/cmdline", st->watchdog_pid));
+    ASSERT_TRUE(cmdline && cmdline->find("watchdog") != std::string::npos) << "pid " << st->watchdog_pid << " is not our watchdog";
+    ASSERT_EQ(::kill(st->watchdog_pid, SIGKILL), 0);
+    // Past the deadline, with nobody left to roll back.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    ASSERT_TRUE(own_table());
+  };
+  for (const std::string next : {"status", "confirm", "enable"}) {
+    SCOPED_TRACE(next);
+    auto r = pm({"firewall", "enable", "--confirm-timeout", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    stop_watchdog();
+    if (HasFatalFailure()) return;
+    if (next == "enable") {
+      // A new change after an overdue one returns, if not confirmed, to the state before both.
+      r = pm({"firewall", "enable", "--confirm-timeout", "30", "--site", pmtest::source_path("tests/data/sites/cms-optional-off.yaml")});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+      auto st = hostfw::load_state(paths_);
+      ASSERT_TRUE(st);
+      EXPECT_EQ(st->snapshot, "") << "the snapshot is the table before the overdue change: none";
+      EXPECT_EQ(st->previous_status, "off");
+      ASSERT_EQ(pm({"firewall", "disable"}).exit_code, 0);
+    } else {
+      r = pm({"firewall", next});
+      EXPECT_EQ(r.exit_code, next == "confirm" ? 1 : 0) << r.err;
+      if (next == "confirm") {
+        EXPECT_NE(r.err.find("was rolled back"), std::string::npos) << r.err;
+      } else {
+        EXPECT_NE(r.out.find("firewall: off"), std::string::npos) << r.out;
+      }
+    }
+    EXPECT_FALSE(own_table());
+    EXPECT_EQ(ruleset(), before);
+    EXPECT_EQ(state(), "off");
+    EXPECT_NE(log().find("action=rollback"), std::string::npos);
+  }
+}
+
 namespace {
 
 // Whether a TCP connection from namespace `from` to addr:port completes within a second.
@@ -354,3 +427,44 @@ TEST_F(FirewallTest, LockoutGuardJudgesTheAddressTheClientReached) {
   ::unsetenv("SSH_CONNECTION");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
+
+// Regression: a damaged state.json made `firewall disable` refuse, so the tool could not
+// turn its own firewall off.
+TEST_F(FirewallTest, DisableWorksWithADamagedStateFile) {
+  PM_REQUIRE_ROOT();
+  const std::string before = ruleset();
+  ASSERT_EQ(pm({"firewall", "enable", "--confirm-timeout", "0"}).exit_code, 0);
+  ASSERT_TRUE(own_table());
+  ASSERT_FALSE(write_file_atomic(paths_.state_dir + "/state.json", "{\"status\": [\"on\"\n"));
+  EXPECT_EQ(pm({"firewall", "enable", "--confirm-timeout", "0"}).exit_code, 1) << "other commands still refuse";
+  auto r = pm({"firewall", "disable"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("state.json.damaged"), std::string::npos) << r.err;
+  EXPECT_FALSE(own_table());
+  EXPECT_EQ(ruleset(), before);
+  EXPECT_EQ(state(), "off");
+  EXPECT_EQ(read_file(paths_.state_dir + "/state.json.damaged").value(), "{\"status\": [\"on\"\n");
+  struct stat sb {};
+  EXPECT_NE(::stat(paths_.persisted().c_str(), &sb), 0);
+}
+
+// Regression: the pending state and the watchdog were set up only after the kernel took
+// the ruleset, so a CLI killed (or hung up) in between left the change loaded for good,
+// with no rollback and state.json still showing the state before.
+TEST_F(FirewallTest, KilledRightAfterTheKernelTookTheChangeStillRollsBack) {
+  PM_REQUIRE_ROOT();
+  const std::string before = ruleset();
+  ::setenv("PORTMATRIX_TEST_FAULT", "kill-after-apply", 1);
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "2"});
+  ::unsetenv("PORTMATRIX_TEST_FAULT");
+  EXPECT_NE(r.exit_code, 0) << "the command was killed";
+  EXPECT_TRUE(own_table()) << "the kernel took the change before the kill";
+  auto start = std::chrono::steady_clock::now();
+  while (own_table() && std::chrono::steady_clock::now() - start < std::chrono::seconds(6))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(own_table());
+  EXPECT_EQ(ruleset(), before);
+  EXPECT_EQ(state(), "off");
+  EXPECT_NE(log().find("action=rollback"), std::string::npos);
+}
+

@@ -179,6 +179,7 @@ int enable_with(const FwOptions& o, const std::optional<std::string>& edited_sit
 
 int run_status(const FwOptions& o) {
   auto paths = hf::Paths::from_env();
+  if (auto e = hf::settle_overdue(paths)) return report(*e);
   auto st = hf::load_state(paths);
   if (!st) return report(st.error());
   auto live = portmatrix::nft::list_own_table();
@@ -276,7 +277,11 @@ void setup_firewall(CLI::App& app) {
 
   auto* disable = fw->add_subcommand("disable", "Remove the tool's table (other tables stay as they are)");
   disable->callback([] {
-    auto e = hf::disable(hf::Paths::from_env(), command_line());
+    const auto paths = hf::Paths::from_env();
+    if (auto st = hf::load_state(paths); !st)
+      std::cerr << "portmatrix: warning: " << st.error().message << "; turning the firewall off anyway (the file is kept as "
+                << paths.state_dir << "/state.json.damaged)\n";
+    auto e = hf::disable(paths, command_line());
     if (e) {
       set_exit(report(*e));
       return;
