@@ -474,6 +474,7 @@ Status confirm(const Paths& p, const std::string& command) {
   auto text = read_file(applied_path(p));
   if (!text) return text.error();
   if (auto e = make_dir(p.config_dir)) return e;
+  const FileUndo persisted_before(p.persisted());
   if (auto e = write_file_atomic(p.persisted(), *text)) return e;
   std::string id = st->pending_id;
   st->site_file.clear();
@@ -484,7 +485,11 @@ Status confirm(const Paths& p, const std::string& command) {
   st->watchdog_pid = 0;
   st->changed_at = now_iso8601();
   st->changed_by = current_user();
-  if (auto e = save_state(p, *st)) return e;
+  if (auto e = save_state(p, *st)) {
+    // Still pending, so the watchdog rolls the kernel back: boot must not load the change either.
+    persisted_before.restore();
+    return Error{e->kind, e->message + "; the change is not confirmed"};
+  }
   log_change(p, fmt::format("action=confirm pending={} hash={} persisted={} command=\"{}\"", id, st->hash.substr(0, 12),
                             p.persisted(), command));
   return std::nullopt;

@@ -468,3 +468,27 @@ TEST_F(FirewallTest, KilledRightAfterTheKernelTookTheChangeStillRollsBack) {
   EXPECT_NE(log().find("action=rollback"), std::string::npos);
 }
 
+// Regression: when confirm could save the ruleset for boot but not the state (a read-only
+// /var/lib), the change stayed pending and was rolled back, yet the next boot loaded it.
+TEST_F(FirewallTest, ConfirmThatCannotBeRecordedLeavesTheBootFileAlone) {
+  PM_REQUIRE_ROOT();
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", pmtest::source_path("tests/data/sites/cms-optional-off.yaml")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto confirmed = read_file(paths_.persisted());
+  ASSERT_TRUE(confirmed);
+  r = pm({"firewall", "enable", "--confirm-timeout", "30"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // confirm with the state directory read-only, in a mount namespace of its own (nothing to undo afterwards).
+  RunOptions o;
+  o.netns_fd = ns_.fd();
+  auto c = run_command({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        "mount --bind -o ro \"$1\" \"$1\" && exec \"$2\" firewall confirm", "sh", paths_.state_dir, PM_BINARY},
+                       o);
+  ASSERT_TRUE(c);
+  EXPECT_NE(c->exit_code, 0) << c->err;
+  EXPECT_NE(c->err.find("not confirmed"), std::string::npos) << c->err;
+  auto persisted = read_file(paths_.persisted());
+  EXPECT_TRUE(persisted && *persisted == *confirmed) << "boot must load the last confirmed ruleset";
+  EXPECT_EQ(state(), "pending");
+  EXPECT_EQ(pm({"firewall", "disable"}).exit_code, 0);
+}
