@@ -58,6 +58,7 @@ struct Keep {
   std::uint16_t port = 22;
   std::string origin;            // "SSH_CONNECTION" or "--keep"
   std::optional<IpAddr> server;  // the host address the client connects to (SSH_CONNECTION); else the site's first
+  std::optional<std::uint16_t> client_port;  // the session's source port (SSH_CONNECTION): the client's ports are like it
 };
 // Parses SSH_CONNECTION ("client port server port") into the client to keep, and the address it reached.
 std::optional<Keep> keep_from_ssh_connection(const char* value);

@@ -249,11 +249,14 @@ std::optional<Keep> keep_from_ssh_connection(const char* value) {
   if (parts.size() != 4) return std::nullopt;
   auto addr = parse_ip(parts[0]);
   auto server = parse_ip(parts[2]);
-  unsigned port = 0;
+  unsigned port = 0, client_port = 0;
   auto [ptr, ec] = std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), port);
   if (!addr || ec != std::errc() || port > 65535) return std::nullopt;
-  Keep k{*addr, static_cast<std::uint16_t>(port), "SSH_CONNECTION", std::nullopt};
+  Keep k{*addr, static_cast<std::uint16_t>(port), "SSH_CONNECTION", std::nullopt, std::nullopt};
   if (server && server->family == addr->family) k.server = *server;
+  auto [cptr, cec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), client_port);
+  if (cec == std::errc() && cptr == parts[1].data() + parts[1].size() && client_port > 0 && client_port <= 65535)
+    k.client_port = static_cast<std::uint16_t>(client_port);
   return k;
 }
 
@@ -271,7 +274,7 @@ std::optional<Keep> parse_keep(std::string_view text) {
   }
   auto addr = parse_ip(host);
   if (!addr) return std::nullopt;
-  Keep k{*addr, 22, "--keep", std::nullopt};
+  Keep k{*addr, 22, "--keep", std::nullopt, std::nullopt};
   if (!port.empty()) {
     unsigned v = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
@@ -292,21 +295,36 @@ std::vector<LockoutFinding> lockout_check(const Policy& p, const std::vector<Kee
     if (k.server) host = *k.server;
     else if (!prefixes.empty()) host = prefixes[0].addr;
     const bool known = is_host_address(p, host);
-    Packet pkt;
-    auto hp = known ? host_packet(p, k.addr, p.ephemeral.lo, host, k.port, Protocol::tcp) : Expected<Packet>(Packet{});
-    if (known && hp) {
-      pkt = *hp;
-    } else {
-      // An address the site does not give the host: the packet still arrives, and the policy judges it.
-      pkt.direction = Direction::in;
-      pkt.src = k.addr;
-      pkt.dst = host;
-      pkt.protocol = Protocol::tcp;
-      pkt.sport = p.ephemeral.lo;
-      pkt.dport = k.port;
-      if (const SystemBinding* sys = p.system_of(k.addr); sys && !sys->interfaces.empty()) pkt.iface = sys->interfaces.front();
+    auto verdict = [&](std::uint16_t sport) {
+      Packet pkt;
+      auto hp = known ? host_packet(p, k.addr, sport, host, k.port, Protocol::tcp) : Expected<Packet>(Packet{});
+      if (known && hp) {
+        pkt = *hp;
+      } else {
+        // An address the site does not give the host: the packet still arrives, and the policy judges it.
+        pkt.direction = Direction::in;
+        pkt.src = k.addr;
+        pkt.dst = host;
+        pkt.protocol = Protocol::tcp;
+        pkt.sport = sport;
+        pkt.dport = k.port;
+        if (const SystemBinding* sys = p.system_of(k.addr); sys && !sys->interfaces.empty()) pkt.iface = sys->interfaces.front();
+      }
+      return evaluate(p, pkt);
+    };
+    Verdict v = verdict(p.ephemeral.lo);
+    // The session's own source port shows which ports the client uses: rules accept only the
+    // site's ephemeral range, so a client using others is cut off on most of its next logins.
+    const bool port_outside = v.action == Action::accept && k.client_port && verdict(*k.client_port).action != Action::accept;
+    if (port_outside) {
+      out.push_back({k, fmt::format("{} ({}) could no longer open tcp connections to port {} of the host at {} from source port {} "
+                                    "(its session's): the rules accept source ports {}-{} only (the site's ephemeral range); "
+                                    "to keep it: widen the site's 'ephemeral' range to the client's source ports "
+                                    "(Linux: 32768-60999, Windows: 49152-65535)",
+                                    k.addr.to_string(), k.origin, k.port, host.to_string(), *k.client_port, p.ephemeral.lo,
+                                    p.ephemeral.hi)});
+      continue;
     }
-    Verdict v = evaluate(p, pkt);
     if (v.action == Action::accept) continue;
     const int version = k.addr.family == Family::ipv4 ? 4 : 6;
     const std::string at = no_address ? fmt::format("the host (the site gives it no IPv{} address)", version)

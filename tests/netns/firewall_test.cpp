@@ -336,11 +336,21 @@ TEST_F(FirewallTest, OverdueChangeWithoutWatchdogIsRolledBackByTheNextCommand) {
 namespace {
 
 // Whether a TCP connection from namespace `from` to addr:port completes within a second.
-bool connects(const netns::Namespace& from, const std::string& addr, std::uint16_t port) {
+// sport: the source port to connect from, 0 for one the kernel picks.
+bool connects(const netns::Namespace& from, const std::string& addr, std::uint16_t port, std::uint16_t sport = 0) {
   const IpAddr a = *parse_ip(addr);
   const bool v4 = a.family == Family::ipv4;
   auto s = from.socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (!s) return false;
+  if (sport != 0 && v4) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(sport);
+    if (::bind(*s, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(*s);
+      return false;
+    }
+  }
   sockaddr_storage ss{};
   socklen_t len = 0;
   if (v4) {
@@ -369,6 +379,37 @@ bool connects(const netns::Namespace& from, const std::string& addr, std::uint16
   return ok;
 }
 
+// An administrator's machine (198.51.100.1, an Admin terminal of the sites) on the host's eth1,
+// where the host has 192.0.2.1 and 192.0.2.99 (no site lists the second), and a listener on
+// the host's port 22.
+struct SshLab {
+  netns::Namespace admin;
+  int listener = -1;
+  ~SshLab() {
+    if (listener >= 0) ::close(listener);
+  }
+};
+
+void make_ssh_lab(const netns::Namespace& host, SshLab& lab) {
+  auto a = netns::Namespace::create(netns::unique_name("fwadmin"));
+  ASSERT_TRUE(a) << a.error().message;
+  lab.admin = std::move(*a);
+  ASSERT_FALSE(netns::add_veth(lab.admin, "adm0", host, "eth1"));
+  ASSERT_FALSE(lab.admin.add_address("adm0", Prefix{*parse_ip("198.51.100.1"), 24}));
+  ASSERT_FALSE(lab.admin.check({"ip", "route", "add", "192.0.2.0/24", "dev", "adm0"}));
+  ASSERT_FALSE(host.add_address("eth1", Prefix{*parse_ip("192.0.2.1"), 24}));
+  ASSERT_FALSE(host.add_address("eth1", Prefix{*parse_ip("192.0.2.99"), 24}));
+  ASSERT_FALSE(host.check({"ip", "route", "add", "198.51.100.0/24", "dev", "eth1"}));
+  auto l = host.socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_TRUE(l);
+  lab.listener = *l;
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(22);
+  ASSERT_EQ(::bind(*l, reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
+  ASSERT_EQ(::listen(*l, 16), 0);
+}
+
 }  // namespace
 
 // Regression: the lock-out guard judged the SSH client's next login against the site's
@@ -377,26 +418,10 @@ bool connects(const netns::Namespace& from, const std::string& addr, std::uint16
 // site gives only IPv4, passed the guard and was locked out.
 TEST_F(FirewallTest, LockoutGuardJudgesTheAddressTheClientReached) {
   PM_REQUIRE_ROOT();
-  auto a = netns::Namespace::create(netns::unique_name("fwadmin"));
-  ASSERT_TRUE(a) << a.error().message;
-  netns::Namespace admin = std::move(*a);
-  ASSERT_FALSE(netns::add_veth(admin, "adm0", ns_, "eth1"));
-  ASSERT_FALSE(admin.add_address("adm0", Prefix{*parse_ip("198.51.100.1"), 24}));
-  ASSERT_FALSE(admin.check({"ip", "route", "add", "192.0.2.0/24", "dev", "adm0"}));
-  ASSERT_FALSE(ns_.add_address("eth1", Prefix{*parse_ip("192.0.2.1"), 24}));
-  ASSERT_FALSE(ns_.add_address("eth1", Prefix{*parse_ip("192.0.2.99"), 24}));  // not in the site
-  ASSERT_FALSE(ns_.check({"ip", "route", "add", "198.51.100.0/24", "dev", "eth1"}));
-  auto l = ns_.socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_TRUE(l);
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(22);
-  ASSERT_EQ(::bind(*l, reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
-  ASSERT_EQ(::listen(*l, 16), 0);
-  struct CloseFd {
-    int fd;
-    ~CloseFd() { ::close(fd); }
-  } close_listener{*l};
+  SshLab lab;
+  make_ssh_lab(ns_, lab);
+  if (HasFatalFailure()) return;
+  const netns::Namespace& admin = lab.admin;
   ASSERT_TRUE(connects(admin, "192.0.2.99", 22)) << "the lab works with the firewall off";
 
   // The administrator's session came in at 192.0.2.99: the example site's ssh rows accept only 192.0.2.1.
@@ -491,4 +516,34 @@ TEST_F(FirewallTest, ConfirmThatCannotBeRecordedLeavesTheBootFileAlone) {
   EXPECT_TRUE(persisted && *persisted == *confirmed) << "boot must load the last confirmed ruleset";
   EXPECT_EQ(state(), "pending");
   EXPECT_EQ(pm({"firewall", "disable"}).exit_code, 0);
+}
+
+// Regression: the lock-out guard judged the next login from the start of the site's
+// ephemeral range only. The rules accept no other source ports, so an administrator whose
+// client uses others (a Linux client, 32768-60999, under the default range 49152-65535)
+// passed the guard and could no longer log in from most of them.
+TEST_F(FirewallTest, LockoutGuardJudgesTheSessionsSourcePort) {
+  PM_REQUIRE_ROOT();
+  SshLab lab;
+  make_ssh_lab(ns_, lab);
+  if (HasFatalFailure()) return;
+  const std::string site = pmtest::source_path("tests/data/sites/cms-optional-off.yaml");  // ephemeral: the default
+  ::setenv("SSH_CONNECTION", "198.51.100.1 40022 192.0.2.1 22", 1);
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", site});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("198.51.100.1 (SSH_CONNECTION) could no longer open tcp connections to port 22 of the host at 192.0.2.1 "
+                       "from source port 40022"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(own_table());
+  // The guard's verdict is the kernel's.
+  r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", site, "--force"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(connects(lab.admin, "192.0.2.1", 22, 40022));
+  EXPECT_TRUE(connects(lab.admin, "192.0.2.1", 22, 50022));
+  // A session from a port in the range passes.
+  ::setenv("SSH_CONNECTION", "198.51.100.1 50022 192.0.2.1 22", 1);
+  r = pm({"firewall", "enable", "--confirm-timeout", "0", "--site", site});
+  ::unsetenv("SSH_CONNECTION");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }

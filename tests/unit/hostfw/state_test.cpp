@@ -60,5 +60,6 @@ TEST(HostfwKeep, SshConnectionGivesTheClientAndTheAddressItReached) {
   EXPECT_EQ(k->port, 2222);
   ASSERT_TRUE(k->server);
   EXPECT_EQ(k->server->to_string(), "192.0.2.99");
+  EXPECT_EQ(k->client_port, std::optional<std::uint16_t>(50022));
   EXPECT_FALSE(hostfw::parse_keep("198.51.100.7:22")->server) << "--keep names no server address";
 }
