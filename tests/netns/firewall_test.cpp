@@ -547,3 +547,23 @@ TEST_F(FirewallTest, LockoutGuardJudgesTheSessionsSourcePort) {
   ::unsetenv("SSH_CONNECTION");
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
+
+// Regression: status named the ruleset portmatrix applied even after the loaded table had
+// been changed by hand (or by another tool): "on, ruleset <hash>" for a table that was not.
+TEST_F(FirewallTest, StatusSaysWhenTheLoadedTableWasChanged) {
+  PM_REQUIRE_ROOT();
+  ASSERT_EQ(pm({"firewall", "enable", "--confirm-timeout", "0"}).exit_code, 0);
+  auto r = pm({"firewall", "status", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j.value("modified", nlohmann::json()), false) << r.out;
+  EXPECT_EQ(pm({"firewall", "status"}).out.find("modified"), std::string::npos);
+  // Someone opens a port by hand.
+  ASSERT_FALSE(ns_.check({"nft", "insert", "rule", "inet", "portmatrix", "input", "tcp", "dport", "4444", "accept"}));
+  r = pm({"firewall", "status", "--format", "json"});
+  j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(j.value("modified", nlohmann::json()), true) << r.out;
+  r = pm({"firewall", "status"});
+  EXPECT_NE(r.out.find("modified: the loaded table differs from the ruleset portmatrix applied (1 difference(s)"), std::string::npos)
+      << r.out;
+}

@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "portmatrix/backend.hpp"
+#include "portmatrix/drift.hpp"
 #include "portmatrix/fileio.hpp"
 #include "portmatrix/hostfw.hpp"
 #include "portmatrix/matrix_io.hpp"
@@ -188,11 +189,15 @@ int run_status(const FwOptions& o) {
   if (!counters) return report(counters.error());
   const bool on = !live->empty();
   std::string state = on ? (st->status == "pending" ? "pending" : "on") : "off";
-  std::string live_hash;
-  if (on) {
-    auto applied = portmatrix::read_file(paths.state_dir + "/applied.nft");
-    live_hash = applied ? hf::sha256_hex(*applied) : "";
-  }
+  // Whether the loaded table is still the ruleset portmatrix applied (a hand edit, another
+  // tool, or `nft -f` of another file changes it while state.json still names the hash).
+  std::optional<std::size_t> changes;
+  if (on)
+    if (auto applied = portmatrix::read_file(paths.state_dir + "/applied.nft")) {
+      auto live_rs = portmatrix::drift::read_live();
+      auto applied_rs = portmatrix::drift::read_expected(*applied);
+      if (live_rs && applied_rs) changes = portmatrix::drift::compare(*applied_rs, *live_rs).differences.size();
+    }
   double left = st->status == "pending" ? st->deadline - std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() : 0;
   if (o.format == "json") {
     nlohmann::ordered_json j;
@@ -200,6 +205,7 @@ int run_status(const FwOptions& o) {
     j["matrix"] = on ? st->matrix : "";
     j["site"] = on ? st->site : "";
     j["hash"] = on ? st->hash : "";
+    j["modified"] = changes ? nlohmann::ordered_json(*changes > 0) : nlohmann::ordered_json(nullptr);
     j["changed_at"] = st->changed_at;
     j["changed_by"] = st->changed_by;
     j["command"] = st->command;
@@ -213,6 +219,10 @@ int run_status(const FwOptions& o) {
     } else {
       std::cout << fmt::format("firewall: {}\nmatrix:   {}\nsite:     {}\nruleset:  {}\n", state, st->matrix, st->site,
                                st->hash.empty() ? "(not recorded by portmatrix)" : st->hash);
+      if (changes && *changes > 0)
+        std::cout << fmt::format("modified: the loaded table differs from the ruleset portmatrix applied ({} difference(s); "
+                                 "'portmatrix audit' lists them)\n",
+                                 *changes);
       if (st->status == "pending")
         std::cout << fmt::format("pending:  change {} rolls back in {:.0f} s unless confirmed\n", st->pending_id, std::max(0.0, left));
     }
