@@ -528,13 +528,17 @@ Status settle_overdue(const Paths& p) {
 }
 
 int watchdog_main(const Paths& p, const std::string& id) {
+  int failures = 0;
   while (true) {
     auto st = load_state(p);
     if (!st || st->status != "pending" || st->pending_id != id) return 0;
     double left = st->deadline - now_seconds();
     if (left <= 0) {
-      auto e = rollback(p, id, "not confirmed before the deadline");
-      return e ? 1 : 0;
+      if (!rollback(p, id, "not confirmed before the deadline")) return 0;
+      // Not rolled back (the kernel refused, or the state could not be saved; the log says
+      // which): giving up would keep the unconfirmed change for good. Try again, backing off to 30 s.
+      std::this_thread::sleep_for(std::chrono::seconds(std::min(1 << std::min(failures++, 5), 30)));
+      continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::min(left, 0.25) * 1000) + 1));
   }

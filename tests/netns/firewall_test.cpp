@@ -567,3 +567,34 @@ TEST_F(FirewallTest, StatusSaysWhenTheLoadedTableWasChanged) {
   EXPECT_NE(r.out.find("modified: the loaded table differs from the ruleset portmatrix applied (1 difference(s)"), std::string::npos)
       << r.out;
 }
+
+// Regression: a watchdog whose rollback failed once (nft refusing the restore) exited, and
+// the unconfirmed change stayed loaded for good. It now keeps trying.
+TEST_F(FirewallTest, WatchdogRetriesAFailedRollback) {
+  PM_REQUIRE_ROOT();
+  const std::string before = ruleset();
+  auto r = pm({"firewall", "enable", "--confirm-timeout", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Make the restore fail at the deadline: a snapshot the kernel refuses.
+  auto st = hostfw::load_state(paths_);
+  ASSERT_TRUE(st);
+  const std::string snapshot = st->snapshot;
+  st->snapshot = "table inet portmatrix {\n\tchain input {\n\t\ttcp dport 99999 accept\n\t}\n}\n";
+  ASSERT_FALSE(hostfw::save_state(paths_, *st));
+  auto start = std::chrono::steady_clock::now();
+  while (log().find("FAILED") == std::string::npos && std::chrono::steady_clock::now() - start < std::chrono::seconds(6))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NE(log().find("action=rollback pending=" + st->pending_id + " FAILED"), std::string::npos) << log();
+  EXPECT_TRUE(own_table()) << "the failed restore changed nothing";
+  // The cause goes away; the watchdog, still there, rolls back.
+  st = hostfw::load_state(paths_);
+  ASSERT_TRUE(st);
+  st->snapshot = snapshot;
+  ASSERT_FALSE(hostfw::save_state(paths_, *st));
+  start = std::chrono::steady_clock::now();
+  while (own_table() && std::chrono::steady_clock::now() - start < std::chrono::seconds(6))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(own_table());
+  EXPECT_EQ(ruleset(), before);
+  EXPECT_EQ(state(), "off");
+}
