@@ -170,10 +170,11 @@ TEST_F(FirewallTest, RollbackRestoresThePreviousRulesetAfterSigkill) {
   auto child = Child::spawn({PM_BINARY, "firewall", "enable", "--confirm-timeout", "2", "--wait"}, ns_.fd());
   ASSERT_TRUE(child);
   auto start = std::chrono::steady_clock::now();
-  while (state() != "pending" && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+  // The change is recorded as pending just before the kernel takes it: wait for both.
+  while ((state() != "pending" || ruleset() == confirmed) && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_EQ(state(), "pending");
-  EXPECT_NE(ruleset(), confirmed);
+  ASSERT_NE(ruleset(), confirmed);
   child->stop(SIGKILL);
   while (state() == "pending" && std::chrono::steady_clock::now() - start < std::chrono::seconds(8))
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
