@@ -370,3 +370,20 @@ TEST_F(AuditTest, SiteGivenByARelativePathIsFoundFromAnyDirectory) {
   ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
   EXPECT_EQ(j["firewall"]["state"], "on") << j["firewall"].dump(1);
 }
+
+// Regression: legacy iptables rules (x_tables, invisible to nft) could drop what the
+// policy allows while the audit said "firewall: on ... nothing else filters on its hooks".
+TEST_F(AuditTest, LegacyIptablesTablesAreReported) {
+  PM_REQUIRE_ROOT();
+  PM_REQUIRE(::access("/usr/sbin/iptables-legacy", X_OK) == 0, "iptables-legacy is not installed (Debian: iptables)");
+  ASSERT_EQ(pmtest::pm({"firewall", "enable", "--confirm-timeout", "0"}, "", ns_.fd()).exit_code, 0);
+  json j = audit(1, {"--site", "cms-site"});
+  EXPECT_EQ(j["firewall"]["state"], "on") << j["firewall"].dump(1);
+  EXPECT_TRUE(findings(j, "legacy-iptables").empty());
+  // An SSH block that nft cannot see.
+  ASSERT_FALSE(ns_.check({"iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"}));
+  j = audit(1, {"--site", "cms-site"});
+  EXPECT_EQ(j["firewall"]["state"], "drift") << j["firewall"].dump(1);
+  EXPECT_EQ(j["firewall"]["legacy_iptables"], json::array({"ip filter"}));
+  EXPECT_TRUE(has_finding(j, "legacy-iptables", "legacy iptables tables are loaded (ip filter)")) << j["findings"].dump(1);
+}
