@@ -18,7 +18,7 @@ namespace portmatrix::audit {
 enum class FirewallState : std::uint8_t {
   on,       // table inet portmatrix is exactly the compiled one, and no other chain filters on its hooks
   off,      // table inet portmatrix is not loaded: by default every port is open
-  drift,    // loaded, but different, dormant, or other chains filter on the same hooks
+  drift,    // loaded, but different, dormant, or other chains (or legacy iptables tables) filter on the same hooks
   unknown,  // the ruleset could not be read (see Firewall::error)
 };
 std::string_view to_string(FirewallState s);
@@ -31,6 +31,9 @@ struct Firewall {
   drift::NftRuleset live;            // the kernel's ruleset
   drift::NftRuleset expected;        // the compiled ruleset as a kernel lists it
   drift::Comparison comparison;      // expected against live
+  // Legacy iptables (x_tables) tables of this namespace, e.g. "ip filter", "ip6 raw": their
+  // chains run on the same hooks as nftables' but nft cannot list them.
+  std::vector<std::string> legacy_tables;
   Firewall() = default;
   Firewall(Firewall&&) = default;
   Firewall& operator=(Firewall&&) = default;
@@ -68,7 +71,7 @@ struct ListenerReport {
 // Something on the host that does not match the policy.
 struct Finding {
   std::string code;     // unexpected-listener, disabled-row-listening, bound-too-wide, not-listening,
-                        // firewall-off, firewall-unknown, firewall-drift, foreign-chain
+                        // firewall-off, firewall-unknown, firewall-drift, foreign-chain, legacy-iptables
   std::string message;  // for people: what, where, and what it means
   std::string row;      // the row concerned, "" when none
   std::optional<std::size_t> listener;  // index into Report::listeners

@@ -56,9 +56,11 @@ std::string now_iso8601();
 struct Keep {
   IpAddr addr;
   std::uint16_t port = 22;
-  std::string origin;  // "SSH_CONNECTION" or "--keep"
+  std::string origin;            // "SSH_CONNECTION" or "--keep"
+  std::optional<IpAddr> server;  // the host address the client connects to (SSH_CONNECTION); else the site's first
+  std::optional<std::uint16_t> client_port;  // the session's source port (SSH_CONNECTION): the client's ports are like it
 };
-// Parses SSH_CONNECTION ("client port server port") into the client to keep.
+// Parses SSH_CONNECTION ("client port server port") into the client to keep, and the address it reached.
 std::optional<Keep> keep_from_ssh_connection(const char* value);
 std::optional<Keep> parse_keep(std::string_view text);
 
@@ -91,6 +93,9 @@ Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req);
 Status confirm(const Paths& p, const std::string& command);
 // Restores the state before pending change `id` (what the watchdog runs at the deadline).
 Status rollback(const Paths& p, const std::string& id, const std::string& why);
+// Rolls back a pending change whose deadline has passed (its watchdog was killed, or the
+// machine restarted); nothing when none is overdue. status, enable, confirm and disable run it.
+Status settle_overdue(const Paths& p);
 // Waits until the deadline of change `id`, then rolls it back unless confirmed. Runs in the watchdog.
 int watchdog_main(const Paths& p, const std::string& id);
 // Removes only the tool's table and the persisted ruleset; other tables stay as they are.

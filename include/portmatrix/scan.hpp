@@ -120,6 +120,10 @@ struct Options {
   std::chrono::milliseconds max_timeout{3000};
   // Probes in flight at most; 0 derives it from RLIMIT_NOFILE (open descriptors excluded).
   int max_in_flight = 0;
+  // Source ports for the probes (IP_LOCAL_PORT_RANGE, within the kernel's own range):
+  // comparing with a policy, the site's ephemeral range, the only source ports its rules
+  // accept. nullopt: the kernel's choice.
+  std::optional<PortRange> source_ports;
   // Opens probe sockets; empty means socket(2) in the caller's network namespace.
   SocketFactory socket_factory;
   // Called about every progress_interval and once at the end; returning false stops the scan.
@@ -148,6 +152,7 @@ struct Report {
   int max_in_flight = 0;            // the parallelism the scan ran with
   std::chrono::microseconds srtt{0}, rttvar{0};
   std::chrono::milliseconds elapsed{0};
+  std::vector<std::string> warnings;  // e.g. the source ports could not be kept in Options::source_ports
   // Number of results in state s.
   std::size_t count(ScanState s) const;
 };

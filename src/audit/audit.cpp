@@ -8,6 +8,7 @@
 
 #include "portmatrix/backend.hpp"
 #include "portmatrix/evaluate.hpp"
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/nft.hpp"
 
 namespace portmatrix::audit {
@@ -33,8 +34,34 @@ std::string_view to_string(Reach r) {
   return "?";
 }
 
+namespace {
+
+// The legacy iptables tables of the calling thread's namespace: the kernel lists each
+// x_tables table once something (iptables-legacy, an old program) has used it there.
+std::vector<std::string> legacy_tables() {
+  std::vector<std::string> out;
+  for (const auto& [family, file] : {std::pair{"ip", "ip_tables_names"}, std::pair{"ip6", "ip6_tables_names"}}) {
+    auto text = read_file(std::string("/proc/thread-self/net/") + file);  // absent: the module is not loaded
+    if (!text) continue;
+    std::vector<std::string> names;
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+      std::size_t nl = text->find('\n', pos);
+      if (nl == std::string::npos) nl = text->size();
+      if (nl > pos) names.push_back(text->substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) out.push_back(fmt::format("{} {}", family, n));
+  }
+  return out;
+}
+
+}  // namespace
+
 Firewall inspect_firewall(const Policy& policy) {
   Firewall fw;
+  fw.legacy_tables = legacy_tables();
   auto live = drift::read_live();
   if (!live) {
     fw.error = "cannot read the nftables ruleset: " + live.error().message;
@@ -60,7 +87,7 @@ Firewall inspect_firewall(const Policy& policy) {
   if (fw.state == FirewallState::on) {
     bool foreign = std::any_of(fw.comparison.foreign.begin(), fw.comparison.foreign.end(),
                                [](const drift::ForeignChain& f) { return !f.dormant && (f.drops || f.accepts); });
-    if (!fw.comparison.differences.empty() || foreign) fw.state = FirewallState::drift;
+    if (!fw.comparison.differences.empty() || foreign || !fw.legacy_tables.empty()) fw.state = FirewallState::drift;
   }
   return fw;
 }
@@ -434,6 +461,14 @@ class Auditor {
     for (const auto& f : fw_.comparison.foreign)
       if (!f.dormant && (f.drops || f.accepts)) r_.findings.push_back({"foreign-chain", f.consequence, "", std::nullopt});
       else r_.notes.push_back(f.consequence);
+    if (!fw_.legacy_tables.empty())
+      r_.findings.push_back(
+          {"legacy-iptables",
+           fmt::format("legacy iptables tables are loaded ({}): their chains run on the same hooks as nftables' and a drop in "
+                       "them is final, so they can block what the policy allows, but nft cannot list them and the audit does "
+                       "not read them (see iptables-legacy-save and ip6tables-legacy-save)",
+                       join(fw_.legacy_tables, ", ")),
+           "", std::nullopt});
   }
 
  private:

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 
@@ -25,6 +26,11 @@
 
 #include "audit/udp_payloads.hpp"
 #include "portmatrix/scan.hpp"
+
+// Linux 6.3's per-socket source port range (linux/in.h; older C libraries lack the name).
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
 
 namespace portmatrix::scan {
 
@@ -171,6 +177,10 @@ class Engine {
   };
 
   Status validate() const;
+  // Keeps a probe socket's source port in Options::source_ports; false if the kernel cannot.
+  bool limit_source_port(int fd) const;
+  // What to warn about source ports before the scan starts.
+  void check_source_ports(std::vector<std::string>& warnings);
   bool have_work() const { return !retry_.empty() || next_port_ < ports_.size(); }
   // Starts one probe; false when the system ran out of sockets or ports for now.
   Expected<bool> start(Work w, Clock::time_point now);
@@ -229,6 +239,37 @@ Status Engine::validate() const {
   return std::nullopt;
 }
 
+bool Engine::limit_source_port(int fd) const {
+  if (!o_.source_ports) return true;
+  const std::uint32_t range = (std::uint32_t(o_.source_ports->hi) << 16) | o_.source_ports->lo;
+  return ::setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range, sizeof range) == 0;
+}
+
+void Engine::check_source_ports(std::vector<std::string>& warnings) {
+  if (!o_.source_ports) return;
+  const PortRange want = *o_.source_ports;
+  const std::string what = fmt::format("probes leave from source ports the policy does not accept (its ephemeral range is {}-{}), "
+                                       "so allowed ports may show as closed or filtered",
+                                       want.lo, want.hi);
+  if (auto fd = open_socket(o_.protocol == Protocol::tcp ? SOCK_STREAM : SOCK_DGRAM, 0)) {
+    const bool ok = limit_source_port(*fd);
+    const int e = errno;
+    ::close(*fd);
+    if (!ok) {
+      warnings.push_back(fmt::format("{}: this kernel cannot keep them in range (IP_LOCAL_PORT_RANGE: {})", what, std::strerror(e)));
+      return;
+    }
+  }
+  // The per-socket range only narrows the namespace's net.ipv4.ip_local_port_range.
+  unsigned lo = 0, hi = 0;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%u %u", &lo, &hi) != 2) lo = hi = 0;
+    std::fclose(f);
+  }
+  if (hi != 0 && (hi < want.lo || lo > want.hi))
+    warnings.push_back(fmt::format("{}: the kernel's net.ipv4.ip_local_port_range {}-{} lies outside it", what, lo, hi));
+}
+
 Expected<int> Engine::open_socket(int type, int protocol) {
   if (o_.socket_factory) return o_.socket_factory(domain_, type | SOCK_NONBLOCK, protocol);
   int fd = ::socket(domain_, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
@@ -268,6 +309,7 @@ Expected<bool> Engine::start(Work w, Clock::time_point now) {
   // reliably: on a very fast path (veth, loopback) the error can arrive while
   // connect() still holds the socket, and the kernel then records it only as a
   // "soft" error that SO_ERROR never reports; the error queue gets it either way.
+  limit_source_port(*fd);
   const int on = 1;
   if (domain_ == AF_INET) ::setsockopt(*fd, SOL_IP, IP_RECVERR, &on, sizeof on);
   else ::setsockopt(*fd, SOL_IPV6, IPV6_RECVERR, &on, sizeof on);
@@ -456,6 +498,8 @@ Progress Engine::progress(Clock::time_point now) const {
 Expected<Report> Engine::run() {
   if (auto e = validate()) return *e;
   domain_ = target_.addr.family == Family::ipv4 ? AF_INET : AF_INET6;
+  std::vector<std::string> warnings;
+  check_source_ports(warnings);
   for (const auto& r : o_.ports.ranges())
     for (std::uint32_t p = std::max<std::uint32_t>(r.lo, 1); p <= r.hi; ++p) ports_.push_back(static_cast<std::uint16_t>(p));
   results_.resize(ports_.size());
@@ -535,6 +579,7 @@ Expected<Report> Engine::run() {
   rep.srtt = rtt_.srtt();
   rep.rttvar = rtt_.rttvar();
   rep.elapsed = duration_cast<milliseconds>(end - start_);
+  rep.warnings = std::move(warnings);
   rep.results.reserve(done_);
   for (std::size_t i = 0; i < ports_.size(); ++i)
     if (finished_[i]) rep.results.push_back(results_[i]);

@@ -73,6 +73,22 @@ std::string restore_commands(const std::string& snapshot) {
   return "add table inet portmatrix\ndelete table inet portmatrix\n" + snapshot;
 }
 
+// A file's text (or its absence) before a change, to put back if the change cannot be completed.
+class FileUndo {
+ public:
+  explicit FileUndo(std::string path) : path_(std::move(path)) {
+    if (auto t = read_file(path_)) before_ = std::move(*t);
+  }
+  void restore() const {
+    if (before_) write_file_atomic(path_, *before_);
+    else ::unlink(path_.c_str());
+  }
+
+ private:
+  std::string path_;
+  std::optional<std::string> before_;
+};
+
 // Starts `exe firewall watchdog --id ID` in its own session, detached from the
 // caller's terminal and process: it outlives a SIGKILL of the CLI and a hang-up.
 Expected<int> spawn_watchdog(const std::string& exe, const std::string& id) {
@@ -232,10 +248,16 @@ std::optional<Keep> keep_from_ssh_connection(const char* value) {
   }
   if (parts.size() != 4) return std::nullopt;
   auto addr = parse_ip(parts[0]);
-  unsigned port = 0;
+  auto server = parse_ip(parts[2]);
+  unsigned port = 0, client_port = 0;
   auto [ptr, ec] = std::from_chars(parts[3].data(), parts[3].data() + parts[3].size(), port);
   if (!addr || ec != std::errc() || port > 65535) return std::nullopt;
-  return Keep{*addr, static_cast<std::uint16_t>(port), "SSH_CONNECTION"};
+  Keep k{*addr, static_cast<std::uint16_t>(port), "SSH_CONNECTION", std::nullopt, std::nullopt};
+  if (server && server->family == addr->family) k.server = *server;
+  auto [cptr, cec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), client_port);
+  if (cec == std::errc() && cptr == parts[1].data() + parts[1].size() && client_port > 0 && client_port <= 65535)
+    k.client_port = static_cast<std::uint16_t>(client_port);
+  return k;
 }
 
 std::optional<Keep> parse_keep(std::string_view text) {
@@ -252,7 +274,7 @@ std::optional<Keep> parse_keep(std::string_view text) {
   }
   auto addr = parse_ip(host);
   if (!addr) return std::nullopt;
-  Keep k{*addr, 22, "--keep"};
+  Keep k{*addr, 22, "--keep", std::nullopt, std::nullopt};
   if (!port.empty()) {
     unsigned v = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
@@ -265,19 +287,57 @@ std::optional<Keep> parse_keep(std::string_view text) {
 std::vector<LockoutFinding> lockout_check(const Policy& p, const std::vector<Keep>& keep) {
   std::vector<LockoutFinding> out;
   for (const auto& k : keep) {
-    const auto& host_prefixes = p.host_addresses.prefixes(k.addr.family);
-    if (host_prefixes.empty()) continue;
-    IpAddr host = host_prefixes[0].addr;
-    auto pkt = host_packet(p, k.addr, p.ephemeral.lo, host, k.port, Protocol::tcp);
-    if (!pkt) continue;
-    Verdict v = evaluate(p, *pkt);
+    // The address the client reaches the host at: rules match it. Without one, the site's
+    // first address of the family; with none, the host's rules of that family cannot match.
+    IpAddr host{k.addr.family, {}};
+    const auto& prefixes = p.host_addresses.prefixes(k.addr.family);
+    const bool no_address = !k.server && prefixes.empty();
+    if (k.server) host = *k.server;
+    else if (!prefixes.empty()) host = prefixes[0].addr;
+    const bool known = is_host_address(p, host);
+    auto verdict = [&](std::uint16_t sport) {
+      Packet pkt;
+      auto hp = known ? host_packet(p, k.addr, sport, host, k.port, Protocol::tcp) : Expected<Packet>(Packet{});
+      if (known && hp) {
+        pkt = *hp;
+      } else {
+        // An address the site does not give the host: the packet still arrives, and the policy judges it.
+        pkt.direction = Direction::in;
+        pkt.src = k.addr;
+        pkt.dst = host;
+        pkt.protocol = Protocol::tcp;
+        pkt.sport = sport;
+        pkt.dport = k.port;
+        if (const SystemBinding* sys = p.system_of(k.addr); sys && !sys->interfaces.empty()) pkt.iface = sys->interfaces.front();
+      }
+      return evaluate(p, pkt);
+    };
+    Verdict v = verdict(p.ephemeral.lo);
+    // The session's own source port shows which ports the client uses: rules accept only the
+    // site's ephemeral range, so a client using others is cut off on most of its next logins.
+    const bool port_outside = v.action == Action::accept && k.client_port && verdict(*k.client_port).action != Action::accept;
+    if (port_outside) {
+      out.push_back({k, fmt::format("{} ({}) could no longer open tcp connections to port {} of the host at {} from source port {} "
+                                    "(its session's): the rules accept source ports {}-{} only (the site's ephemeral range); "
+                                    "to keep it: widen the site's 'ephemeral' range to the client's source ports "
+                                    "(Linux: 32768-60999, Windows: 49152-65535)",
+                                    k.addr.to_string(), k.origin, k.port, host.to_string(), *k.client_port, p.ephemeral.lo,
+                                    p.ephemeral.hi)});
+      continue;
+    }
     if (v.action == Action::accept) continue;
-    std::string why = fmt::format("{} ({}) could no longer open tcp connections to port {} of the host: {}", k.addr.to_string(),
-                                  k.origin, k.port,
+    const int version = k.addr.family == Family::ipv4 ? 4 : 6;
+    const std::string at = no_address ? fmt::format("the host (the site gives it no IPv{} address)", version)
+                                      : fmt::format("the host at {}", host.to_string());
+    std::string why = fmt::format("{} ({}) could no longer open tcp connections to port {} of {}: {}", k.addr.to_string(),
+                                  k.origin, k.port, at,
                                   v.row.empty() ? std::string("nothing allows it (default ") + std::string(to_string(v.action)) + ")"
                                                 : "row '" + v.row + "' closes it");
     std::vector<std::string> hints;
+    if (no_address) hints.push_back(fmt::format("give {} its IPv{} address in the site", p.host, version));
+    else if (!known) hints.push_back(fmt::format("add {} to the addresses of {} in the site", host.to_string(), p.host));
     for (const auto& rb : p.rows) {
+      if (!known) break;  // the destination is what closes it, not a row
       if (!rb.dport.contains(k.port) || std::find(rb.protocols.begin(), rb.protocols.end(), Protocol::tcp) == rb.protocols.end())
         continue;
       if (std::find(rb.destinations.begin(), rb.destinations.end(), p.host) == rb.destinations.end()) continue;
@@ -297,25 +357,57 @@ std::vector<LockoutFinding> lockout_check(const Policy& p, const std::vector<Kee
   return out;
 }
 
+namespace {
+
+// rollback() with the lock held and the state loaded.
+Status rollback_locked(const Paths& p, State& st, const std::string& id, const std::string& why) {
+  if (st.status != "pending" || st.pending_id != id) return std::nullopt;
+  if (auto r = nft::run(restore_commands(st.snapshot)); !r) {
+    log_change(p, fmt::format("action=rollback pending={} FAILED: {}", id, r.error().message));
+    return r.error();
+  }
+  if (!st.site_file.empty()) {
+    if (auto e = write_file_atomic(st.site_file, st.site_backup))
+      log_change(p, fmt::format("action=rollback pending={} could not restore {}: {}", id, st.site_file, e->message));
+  }
+  st.site_file.clear();
+  st.site_backup.clear();
+  st.status = st.previous_status.empty() ? "off" : st.previous_status;
+  st.hash = st.previous_hash;
+  st.pending_id.clear();
+  st.snapshot.clear();
+  st.watchdog_pid = 0;
+  st.changed_at = now_iso8601();
+  st.command = "rollback: " + why;
+  if (auto e = save_state(p, st)) return e;
+  log_change(p, fmt::format("action=rollback pending={} reason=\"{}\" restored={}", id, why, st.status));
+  return std::nullopt;
+}
+
+// A pending change past its deadline is rolled back by whoever sees it first: normally
+// the watchdog, else (the watchdog was killed, or the machine restarted) the next command.
+Status settle_overdue_locked(const Paths& p, State& st) {
+  if (st.status != "pending" || now_seconds() < st.deadline) return std::nullopt;
+  return rollback_locked(p, st, st.pending_id, "not confirmed before the deadline");
+}
+
+}  // namespace
+
 Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req) {
   if (auto e = make_dir(p.state_dir)) return *e;
   Lock lock(p);
   if (!lock.ok()) return Error{Error::Kind::io, fmt::format("cannot lock {}/lock", p.state_dir)};
   auto st = load_state(p);
   if (!st) return st.error();
-  if (st->status == "pending" && now_seconds() < st->deadline + 5)
+  if (st->status == "pending" && now_seconds() < st->deadline)
     return Error{Error::Kind::state, fmt::format("change {} awaits confirmation for {:.0f} more seconds: run 'portmatrix "
                                                  "firewall confirm', or wait for its rollback",
                                                  st->pending_id, std::max(0.0, st->deadline - now_seconds()))};
+  // An overdue change nobody rolled back must not become the state this change returns to.
+  if (auto e = settle_overdue_locked(p, *st)) return *e;
   auto snapshot = nft::list_own_table();
   if (!snapshot) return snapshot.error();
-  // One transaction: the kernel takes all of it or none of it.
-  if (auto r = nft::run(req.ruleset); !r) return r.error();
-  if (auto e = write_file_atomic(applied_path(p), req.ruleset)) {
-    // Keep the machine as it was if the change cannot be recorded.
-    nft::run(restore_commands(*snapshot));
-    return *e;
-  }
+  const FileUndo applied_before(applied_path(p)), persisted_before(p.persisted());
   ApplyResult res;
   res.hash = sha256_hex(req.ruleset);
   State next = *st;
@@ -329,38 +421,58 @@ Expected<ApplyResult> apply(const Paths& p, const ApplyRequest& req) {
   next.command = req.command;
   next.site_file = req.site_file;
   next.site_backup = req.site_backup;
-  if (req.confirm_timeout.count() == 0) {
+  const bool guarded = req.confirm_timeout.count() > 0;
+  if (guarded) {
+    // Recorded, with its watchdog running, before the kernel changes: however this process
+    // ends from here on (SIGKILL, a hang-up, Ctrl-C), the change is rolled back unless confirmed.
+    res.id = random_id();
+    res.pending = true;
+    next.status = "pending";
+    next.pending_id = res.id;
+    next.deadline = now_seconds() + static_cast<double>(req.confirm_timeout.count());
+    next.snapshot = *snapshot;
+    if (auto e = save_state(p, next)) return *e;
+    auto pid = spawn_watchdog(req.exe, res.id);
+    if (!pid) {
+      save_state(p, *st);  // the watchdog-less change never happens
+      return pid.error();
+    }
+    next.watchdog_pid = *pid;
+    if (auto e = save_state(p, next)) {
+      save_state(p, *st);  // also tells the watchdog to stop
+      return *e;
+    }
+  }
+  // One transaction: the kernel takes all of it or none of it.
+  if (auto r = nft::run(req.ruleset); !r) {
+    if (guarded) save_state(p, *st);
+    return r.error();
+  }
+  // Tests kill the tool at this point, to show that what happens next is not needed for safety.
+  if (const char* fault = std::getenv("PORTMATRIX_TEST_FAULT"); fault && std::string_view(fault) == "kill-after-apply")
+    ::raise(SIGKILL);
+  // Keeps the machine (and the files) as they were if the change cannot be recorded.
+  auto undo = [&](const Error& e) -> Error {
+    nft::run(restore_commands(*snapshot));
+    applied_before.restore();
+    persisted_before.restore();
+    if (guarded) save_state(p, *st);
+    return Error{e.kind, e.message + "; the change was undone"};
+  };
+  if (auto e = write_file_atomic(applied_path(p), req.ruleset)) return undo(*e);
+  if (!guarded) {
     next.site_file.clear();
     next.site_backup.clear();
     next.status = "on";
     next.pending_id.clear();
     next.snapshot.clear();
-    if (auto e = make_dir(p.config_dir)) return *e;
-    if (auto e = write_file_atomic(p.persisted(), req.ruleset)) return *e;
-    if (auto e = save_state(p, next)) return *e;
+    if (auto e = make_dir(p.config_dir)) return undo(*e);
+    if (auto e = write_file_atomic(p.persisted(), req.ruleset)) return undo(*e);
+    if (auto e = save_state(p, next)) return undo(*e);
     log_change(p, fmt::format("action=enable matrix={} site={} hash={} previous={} confirm=none command=\"{}\"", req.matrix,
                               req.site, res.hash.substr(0, 12), next.previous_hash.substr(0, 12), req.command));
     return res;
   }
-  res.id = random_id();
-  res.pending = true;
-  next.status = "pending";
-  next.pending_id = res.id;
-  next.deadline = now_seconds() + static_cast<double>(req.confirm_timeout.count());
-  next.snapshot = *snapshot;
-  if (auto e = save_state(p, next)) {
-    nft::run(restore_commands(*snapshot));
-    return *e;
-  }
-  auto pid = spawn_watchdog(req.exe, res.id);
-  if (!pid) {
-    nft::run(restore_commands(*snapshot));
-    st->changed_at = now_iso8601();
-    save_state(p, *st);
-    return Error{pid.error().kind, pid.error().message + "; the change was undone"};
-  }
-  next.watchdog_pid = *pid;
-  if (auto e = save_state(p, next)) return *e;
   log_change(p, fmt::format("action=enable matrix={} site={} hash={} previous={} pending={} rollback_in={}s command=\"{}\"",
                             req.matrix, req.site, res.hash.substr(0, 12), next.previous_hash.substr(0, 12), res.id,
                             req.confirm_timeout.count(), req.command));
@@ -372,11 +484,15 @@ Status confirm(const Paths& p, const std::string& command) {
   auto st = load_state(p);
   if (!st) return st.error();
   if (st->status != "pending") return Error{Error::Kind::state, "no change awaits confirmation"};
-  if (now_seconds() > st->deadline)
-    return Error{Error::Kind::state, fmt::format("change {} passed its deadline and is being rolled back", st->pending_id)};
+  if (now_seconds() >= st->deadline) {
+    const std::string id = st->pending_id;
+    if (auto e = settle_overdue_locked(p, *st)) return e;
+    return Error{Error::Kind::state, fmt::format("change {} passed its deadline and was rolled back", id)};
+  }
   auto text = read_file(applied_path(p));
   if (!text) return text.error();
   if (auto e = make_dir(p.config_dir)) return e;
+  const FileUndo persisted_before(p.persisted());
   if (auto e = write_file_atomic(p.persisted(), *text)) return e;
   std::string id = st->pending_id;
   st->site_file.clear();
@@ -387,7 +503,11 @@ Status confirm(const Paths& p, const std::string& command) {
   st->watchdog_pid = 0;
   st->changed_at = now_iso8601();
   st->changed_by = current_user();
-  if (auto e = save_state(p, *st)) return e;
+  if (auto e = save_state(p, *st)) {
+    // Still pending, so the watchdog rolls the kernel back: boot must not load the change either.
+    persisted_before.restore();
+    return Error{e->kind, e->message + "; the change is not confirmed"};
+  }
   log_change(p, fmt::format("action=confirm pending={} hash={} persisted={} command=\"{}\"", id, st->hash.substr(0, 12),
                             p.persisted(), command));
   return std::nullopt;
@@ -397,37 +517,28 @@ Status rollback(const Paths& p, const std::string& id, const std::string& why) {
   Lock lock(p);
   auto st = load_state(p);
   if (!st) return st.error();
-  if (st->status != "pending" || st->pending_id != id) return std::nullopt;
-  if (auto r = nft::run(restore_commands(st->snapshot)); !r) {
-    log_change(p, fmt::format("action=rollback pending={} FAILED: {}", id, r.error().message));
-    return r.error();
-  }
-  if (!st->site_file.empty()) {
-    if (auto e = write_file_atomic(st->site_file, st->site_backup))
-      log_change(p, fmt::format("action=rollback pending={} could not restore {}: {}", id, st->site_file, e->message));
-  }
-  st->site_file.clear();
-  st->site_backup.clear();
-  st->status = st->previous_status.empty() ? "off" : st->previous_status;
-  st->hash = st->previous_hash;
-  st->pending_id.clear();
-  st->snapshot.clear();
-  st->watchdog_pid = 0;
-  st->changed_at = now_iso8601();
-  st->command = "rollback: " + why;
-  if (auto e = save_state(p, *st)) return e;
-  log_change(p, fmt::format("action=rollback pending={} reason=\"{}\" restored={}", id, why, st->status));
-  return std::nullopt;
+  return rollback_locked(p, *st, id, why);
+}
+
+Status settle_overdue(const Paths& p) {
+  Lock lock(p);
+  auto st = load_state(p);
+  if (!st) return st.error();
+  return settle_overdue_locked(p, *st);
 }
 
 int watchdog_main(const Paths& p, const std::string& id) {
+  int failures = 0;
   while (true) {
     auto st = load_state(p);
     if (!st || st->status != "pending" || st->pending_id != id) return 0;
     double left = st->deadline - now_seconds();
     if (left <= 0) {
-      auto e = rollback(p, id, "not confirmed before the deadline");
-      return e ? 1 : 0;
+      if (!rollback(p, id, "not confirmed before the deadline")) return 0;
+      // Not rolled back (the kernel refused, or the state could not be saved; the log says
+      // which): giving up would keep the unconfirmed change for good. Try again, backing off to 30 s.
+      std::this_thread::sleep_for(std::chrono::seconds(std::min(1 << std::min(failures++, 5), 30)));
+      continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::min(left, 0.25) * 1000) + 1));
   }
@@ -436,7 +547,17 @@ int watchdog_main(const Paths& p, const std::string& id) {
 Status disable(const Paths& p, const std::string& command) {
   Lock lock(p);
   auto st = load_state(p);
-  if (!st) return st.error();
+  std::string damaged;
+  if (!st) {
+    // Turning the firewall off must not depend on the tool's records: keep the damaged file
+    // for a look, and start a new one.
+    const std::string path = p.state_dir + "/state.json", kept = path + ".damaged";
+    if (::rename(path.c_str(), kept.c_str()) != 0)
+      return Error{st.error().kind, fmt::format("{}; and it cannot be moved aside: {}", st.error().message, std::strerror(errno))};
+    damaged = fmt::format(" state=damaged kept={}", kept);
+    st = State{};
+  }
+  if (auto e = settle_overdue_locked(p, *st)) return e;
   if (auto e = nft::delete_own_table()) return e;
   if (::unlink(p.persisted().c_str()) != 0 && errno != ENOENT)
     return Error{Error::Kind::io, fmt::format("cannot remove {}: {}", p.persisted(), std::strerror(errno))};
@@ -450,7 +571,7 @@ Status disable(const Paths& p, const std::string& command) {
   st->changed_by = current_user();
   st->command = command;
   if (auto e = save_state(p, *st)) return e;
-  log_change(p, fmt::format("action=disable was={} command=\"{}\"", was, command));
+  log_change(p, fmt::format("action=disable was={}{} command=\"{}\"", was, damaged, command));
   return std::nullopt;
 }
 

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/netns.hpp"
 #include "portmatrix/sockets.hpp"
 #include "support/cli.hpp"
@@ -346,4 +347,43 @@ TEST_F(AuditTest, DefaultsToTheSiteTheFirewallWasEnabledWith) {
   bool web_missing = false;
   for (const auto& d : j["firewall"]["differences"]) web_missing |= d["kind"] == "rule-missing" && d["row"] == "web";
   EXPECT_TRUE(web_missing) << j["firewall"]["differences"].dump(1);
+}
+
+// Regression: `firewall enable --site site.yaml` (a path relative to the directory it ran
+// in) recorded "site.yaml", which audit could not use, so audit compared the host with the
+// bundled example site and reported drift that was not there.
+TEST_F(AuditTest, SiteGivenByARelativePathIsFoundFromAnyDirectory) {
+  PM_REQUIRE_ROOT();
+  auto text = read_file(pmtest::source_path("tests/data/sites/cms-optional-off.yaml"));
+  ASSERT_TRUE(text);
+  ASSERT_FALSE(write_file_atomic(dir_ + "/site.yaml", *text));
+  RunOptions o;
+  o.netns_fd = ns_.fd();
+  auto en = run_command({"sh", "-c", "cd \"$1\" && exec \"$2\" firewall enable --confirm-timeout 0 --site site.yaml", "sh", dir_,
+                         PM_BINARY},
+                        o);
+  ASSERT_TRUE(en);
+  ASSERT_EQ(en->exit_code, 0) << en->err;
+  auto r = pmtest::pm({"audit", "--format", "json"}, "", ns_.fd());  // run from the test's directory
+  EXPECT_NE(r.err.find("auditing against " + dir_ + "/site.yaml"), std::string::npos) << r.err;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out << r.err;
+  EXPECT_EQ(j["firewall"]["state"], "on") << j["firewall"].dump(1);
+}
+
+// Regression: legacy iptables rules (x_tables, invisible to nft) could drop what the
+// policy allows while the audit said "firewall: on ... nothing else filters on its hooks".
+TEST_F(AuditTest, LegacyIptablesTablesAreReported) {
+  PM_REQUIRE_ROOT();
+  PM_REQUIRE(::access("/usr/sbin/iptables-legacy", X_OK) == 0, "iptables-legacy is not installed (Debian: iptables)");
+  ASSERT_EQ(pmtest::pm({"firewall", "enable", "--confirm-timeout", "0"}, "", ns_.fd()).exit_code, 0);
+  json j = audit(1, {"--site", "cms-site"});
+  EXPECT_EQ(j["firewall"]["state"], "on") << j["firewall"].dump(1);
+  EXPECT_TRUE(findings(j, "legacy-iptables").empty());
+  // An SSH block that nft cannot see.
+  ASSERT_FALSE(ns_.check({"iptables-legacy", "-A", "INPUT", "-p", "tcp", "--dport", "22", "-j", "DROP"}));
+  j = audit(1, {"--site", "cms-site"});
+  EXPECT_EQ(j["firewall"]["state"], "drift") << j["firewall"].dump(1);
+  EXPECT_EQ(j["firewall"]["legacy_iptables"], json::array({"ip filter"}));
+  EXPECT_TRUE(has_finding(j, "legacy-iptables", "legacy iptables tables are loaded (ip filter)")) << j["findings"].dump(1);
 }

@@ -71,6 +71,7 @@ ojson to_json(const au::Report& rep, const au::Firewall& fw) {
                                  {"accepts", c.accepts},
                                  {"dormant", c.dormant},
                                  {"consequence", c.consequence}});
+  f["legacy_iptables"] = fw.legacy_tables;
   j["firewall"] = std::move(f);
   j["findings"] = ojson::array();
   for (const auto& x : rep.findings)
@@ -100,10 +101,11 @@ std::string to_text(const au::Report& rep, const au::Firewall& fw) {
     case au::FirewallState::on: s += "\nfirewall: on (table inet portmatrix is loaded as compiled)\n"; break;
     case au::FirewallState::off: s += "\nfirewall: off (table inet portmatrix is not loaded): by default every port is open\n"; break;
     case au::FirewallState::drift:
-      s += fmt::format("\nfirewall: drift ({} difference(s) from the compiled ruleset, {} other chain(s) filtering on its hooks)\n",
+      s += fmt::format("\nfirewall: drift ({} difference(s) from the compiled ruleset, {} other chain(s) filtering on its hooks{})\n",
                        fw.comparison.differences.size(),
                        std::count_if(fw.comparison.foreign.begin(), fw.comparison.foreign.end(),
-                                     [](const auto& c) { return !c.dormant && (c.drops || c.accepts); }));
+                                     [](const auto& c) { return !c.dormant && (c.drops || c.accepts); }),
+                       fw.legacy_tables.empty() ? "" : ", legacy iptables tables " + portmatrix::join(fw.legacy_tables));
       break;
     case au::FirewallState::unknown: s += "\nfirewall: unknown\n"; break;
   }

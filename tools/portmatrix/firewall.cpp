@@ -2,6 +2,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -10,6 +11,7 @@
 
 #include "cli.hpp"
 #include "portmatrix/backend.hpp"
+#include "portmatrix/drift.hpp"
 #include "portmatrix/fileio.hpp"
 #include "portmatrix/hostfw.hpp"
 #include "portmatrix/matrix_io.hpp"
@@ -65,6 +67,15 @@ std::string show_diff(const hf::Paths& paths, const std::string& next) {
   return r->exit_code == 0 ? "no change from the applied ruleset\n" : r->out;
 }
 
+// The site as state.json records it: a file by its absolute path, so that `audit` (run from
+// any directory) finds the site the firewall was enabled with; a bundled name as it is.
+std::string recorded_site(const std::string& file) {
+  if (file.empty() || file.front() == '/' || file.ends_with(" (bundled)")) return file;
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  return ec ? file : abs.lexically_normal().string();
+}
+
 // Compiles, guards, and applies. site_edit: the edited site text when allow/deny/ports changed it.
 int enable_with(const FwOptions& o, const std::optional<std::string>& edited_site) {
   portmatrix::Parsed<portmatrix::LoadedPolicy> lp;
@@ -115,7 +126,7 @@ int enable_with(const FwOptions& o, const std::optional<std::string>& edited_sit
   hf::ApplyRequest req;
   req.ruleset = ruleset;
   req.matrix = lp.value->matrix.name;
-  req.site = lp.value->site.file;
+  req.site = recorded_site(lp.value->site.file);
   req.command = o.command;
   req.confirm_timeout = std::chrono::seconds(o.timeout);
   if (edited_site) {
@@ -169,6 +180,7 @@ int enable_with(const FwOptions& o, const std::optional<std::string>& edited_sit
 
 int run_status(const FwOptions& o) {
   auto paths = hf::Paths::from_env();
+  if (auto e = hf::settle_overdue(paths)) return report(*e);
   auto st = hf::load_state(paths);
   if (!st) return report(st.error());
   auto live = portmatrix::nft::list_own_table();
@@ -177,11 +189,15 @@ int run_status(const FwOptions& o) {
   if (!counters) return report(counters.error());
   const bool on = !live->empty();
   std::string state = on ? (st->status == "pending" ? "pending" : "on") : "off";
-  std::string live_hash;
-  if (on) {
-    auto applied = portmatrix::read_file(paths.state_dir + "/applied.nft");
-    live_hash = applied ? hf::sha256_hex(*applied) : "";
-  }
+  // Whether the loaded table is still the ruleset portmatrix applied (a hand edit, another
+  // tool, or `nft -f` of another file changes it while state.json still names the hash).
+  std::optional<std::size_t> changes;
+  if (on)
+    if (auto applied = portmatrix::read_file(paths.state_dir + "/applied.nft")) {
+      auto live_rs = portmatrix::drift::read_live();
+      auto applied_rs = portmatrix::drift::read_expected(*applied);
+      if (live_rs && applied_rs) changes = portmatrix::drift::compare(*applied_rs, *live_rs).differences.size();
+    }
   double left = st->status == "pending" ? st->deadline - std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() : 0;
   if (o.format == "json") {
     nlohmann::ordered_json j;
@@ -189,6 +205,7 @@ int run_status(const FwOptions& o) {
     j["matrix"] = on ? st->matrix : "";
     j["site"] = on ? st->site : "";
     j["hash"] = on ? st->hash : "";
+    j["modified"] = changes ? nlohmann::ordered_json(*changes > 0) : nlohmann::ordered_json(nullptr);
     j["changed_at"] = st->changed_at;
     j["changed_by"] = st->changed_by;
     j["command"] = st->command;
@@ -202,6 +219,10 @@ int run_status(const FwOptions& o) {
     } else {
       std::cout << fmt::format("firewall: {}\nmatrix:   {}\nsite:     {}\nruleset:  {}\n", state, st->matrix, st->site,
                                st->hash.empty() ? "(not recorded by portmatrix)" : st->hash);
+      if (changes && *changes > 0)
+        std::cout << fmt::format("modified: the loaded table differs from the ruleset portmatrix applied ({} difference(s); "
+                                 "'portmatrix audit' lists them)\n",
+                                 *changes);
       if (st->status == "pending")
         std::cout << fmt::format("pending:  change {} rolls back in {:.0f} s unless confirmed\n", st->pending_id, std::max(0.0, left));
     }
@@ -266,7 +287,11 @@ void setup_firewall(CLI::App& app) {
 
   auto* disable = fw->add_subcommand("disable", "Remove the tool's table (other tables stay as they are)");
   disable->callback([] {
-    auto e = hf::disable(hf::Paths::from_env(), command_line());
+    const auto paths = hf::Paths::from_env();
+    if (auto st = hf::load_state(paths); !st)
+      std::cerr << "portmatrix: warning: " << st.error().message << "; turning the firewall off anyway (the file is kept as "
+                << paths.state_dir << "/state.json.damaged)\n";
+    auto e = hf::disable(paths, command_line());
     if (e) {
       set_exit(report(*e));
       return;

@@ -208,8 +208,11 @@ int run_scan(const ScanOptions& o) {
   so.initial_timeout = std::min(so.initial_timeout, so.max_timeout);
   so.min_timeout = std::min(so.min_timeout, so.max_timeout);
   if (stderr_is_tty()) so.progress = show_progress;
+  // The policy's rules accept only the site's ephemeral range as clients' source ports.
+  if (lp) so.source_ports = lp->policy.ephemeral;
   auto rep = ps::run(*target, so);
   if (!rep) return report(rep.error());
+  for (const auto& w : rep->warnings) std::cerr << "portmatrix: warning: " << w << "\n";
 
   std::vector<Line> lines;
   if (lp) {

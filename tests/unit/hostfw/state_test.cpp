@@ -52,3 +52,14 @@ TEST(HostfwState, WhatIsSavedLoadsBack) {
   EXPECT_EQ(s->site, st.site);
   EXPECT_EQ(s->deadline, 12.5);
 }
+
+TEST(HostfwKeep, SshConnectionGivesTheClientAndTheAddressItReached) {
+  auto k = hostfw::keep_from_ssh_connection("198.51.100.7 50022 192.0.2.99 2222");
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->addr.to_string(), "198.51.100.7");
+  EXPECT_EQ(k->port, 2222);
+  ASSERT_TRUE(k->server);
+  EXPECT_EQ(k->server->to_string(), "192.0.2.99");
+  EXPECT_EQ(k->client_port, std::optional<std::uint16_t>(50022));
+  EXPECT_FALSE(hostfw::parse_keep("198.51.100.7:22")->server) << "--keep names no server address";
+}
