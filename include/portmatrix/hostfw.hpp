@@ -41,6 +41,11 @@ struct State {
   std::string site_backup;      // its text before the edit
 };
 
+// state.json's text and back. parse_state() reports damage (not JSON, not an
+// object, a key of the wrong type) as Error::Kind::state naming `where`.
+Expected<State> parse_state(std::string_view text, std::string_view where);
+std::string state_text(const State& s);
+
 Expected<State> load_state(const Paths& p);
 Status save_state(const Paths& p, const State& s);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -138,15 +139,10 @@ Paths Paths::from_env() {
   return p;
 }
 
-Expected<State> load_state(const Paths& p) {
+Expected<State> parse_state(std::string_view text, std::string_view where) {
   State s;
-  const std::string path = p.state_dir + "/state.json";
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return s;  // never switched on here
-  auto text = read_file(path);
-  if (!text) return Error{Error::Kind::state, text.error().message};
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (!j.is_object()) return Error{Error::Kind::state, fmt::format("{}/state.json is damaged", p.state_dir)};
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return Error{Error::Kind::state, fmt::format("{} is damaged", where)};
   // j.value() throws when a key holds another type: a damaged file is an error, not an abort.
   try {
     s.status = j.value("status", "off");
@@ -158,20 +154,24 @@ Expected<State> load_state(const Paths& p) {
     s.command = j.value("command", "");
     s.pending_id = j.value("pending_id", "");
     s.deadline = j.value("deadline", 0.0);
-    s.watchdog_pid = j.value("watchdog_pid", 0);
+    // A pid is a whole number in int's range: value<int>() would convert 1e300 with undefined behaviour.
+    if (auto pid = j.find("watchdog_pid"); pid != j.end()) {
+      if (!pid->is_number_integer() || pid->get<std::int64_t>() < 0 || pid->get<std::int64_t>() > INT32_MAX)
+        return Error{Error::Kind::state, fmt::format("{} is damaged: watchdog_pid is not a process id", where)};
+      s.watchdog_pid = static_cast<int>(pid->get<std::int64_t>());
+    }
     s.snapshot = j.value("snapshot", "");
     s.previous_status = j.value("previous_status", "");
     s.previous_hash = j.value("previous_hash", "");
     s.site_file = j.value("site_file", "");
     s.site_backup = j.value("site_backup", "");
   } catch (const nlohmann::json::exception& e) {
-    return Error{Error::Kind::state, fmt::format("{}/state.json is damaged: {}", p.state_dir, e.what())};
+    return Error{Error::Kind::state, fmt::format("{} is damaged: {}", where, e.what())};
   }
   return s;
 }
 
-Status save_state(const Paths& p, const State& s) {
-  if (auto e = make_dir(p.state_dir)) return e;
+std::string state_text(const State& s) {
   nlohmann::ordered_json j;
   j["status"] = s.status;
   j["matrix"] = s.matrix;
@@ -188,7 +188,21 @@ Status save_state(const Paths& p, const State& s) {
   j["previous_hash"] = s.previous_hash;
   j["site_file"] = s.site_file;
   j["site_backup"] = s.site_backup;
-  return write_file_atomic(p.state_dir + "/state.json", json_text(j, 2) + "\n");
+  return json_text(j, 2) + "\n";
+}
+
+Expected<State> load_state(const Paths& p) {
+  const std::string path = p.state_dir + "/state.json";
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) return State{};  // never switched on here
+  auto text = read_file(path);
+  if (!text) return Error{Error::Kind::state, text.error().message};
+  return parse_state(*text, path);
+}
+
+Status save_state(const Paths& p, const State& s) {
+  if (auto e = make_dir(p.state_dir)) return e;
+  return write_file_atomic(p.state_dir + "/state.json", state_text(s));
 }
 
 std::string sha256_hex(std::string_view text) {

@@ -63,3 +63,33 @@ TEST(HostfwKeep, SshConnectionGivesTheClientAndTheAddressItReached) {
   EXPECT_EQ(k->client_port, std::optional<std::uint16_t>(50022));
   EXPECT_FALSE(hostfw::parse_keep("198.51.100.7:22")->server) << "--keep names no server address";
 }
+
+TEST(HostfwState, AWatchdogPidMustBeAProcessId) {
+  // value<int>() converted 1e300 to int (undefined behaviour) and wrapped large numbers.
+  for (const char* bad : {R"({"watchdog_pid": 1e300})", R"({"watchdog_pid": -5})", R"({"watchdog_pid": 4294967297})",
+                          R"({"watchdog_pid": 18446744073709551615})", R"({"watchdog_pid": "12"})"}) {
+    auto s = hostfw::parse_state(bad, "s.json");
+    ASSERT_FALSE(s) << bad;
+    EXPECT_EQ(s.error().message, "s.json is damaged: watchdog_pid is not a process id") << bad;
+  }
+  auto s = hostfw::parse_state(R"({"watchdog_pid": 2147483647})", "s.json");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->watchdog_pid, 2147483647);
+}
+
+TEST(HostfwState, TheTextReadsBackAsWritten) {
+  hostfw::State st;
+  st.status = "pending";
+  st.matrix = "cms-r20";
+  st.site = "/etc/portmatrix/site.yaml";
+  st.pending_id = "p1";
+  st.deadline = 1790000000.25;
+  st.watchdog_pid = 4242;
+  st.snapshot = "table inet portmatrix {\n}\n";
+  st.site_backup = "name: \"x\"\n";
+  auto back = hostfw::parse_state(hostfw::state_text(st), "s.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(hostfw::state_text(*back), hostfw::state_text(st));
+  EXPECT_EQ(back->snapshot, st.snapshot);
+  EXPECT_EQ(back->deadline, st.deadline);
+}
