@@ -39,9 +39,10 @@ double likeness(const Flow& a, const Flow& b) {
   const bool ports = a.destination_ports.ports.overlaps(b.destination_ports.ports) || a.destination_ports == b.destination_ports;
   bool proto = a.protocols.unknown() || b.protocols.unknown();
   for (auto p : a.protocols.list()) proto |= b.protocols.has(p);
-  // Same traffic between other systems, or the same systems on other ports.
+  // Same traffic between other systems, or the same systems on other ports or
+  // (a vendor correcting tcp to udp) another protocol.
   if (ports && proto && systems > 0) return 1 + systems;
-  if (systems == 1.0 && proto) return 0.5;
+  if (systems == 1.0 && (proto || a.destination_ports == b.destination_ports)) return 0.5;
   return 0;
 }
 

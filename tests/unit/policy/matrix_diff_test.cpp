@@ -59,3 +59,18 @@ TEST(MatrixDiff, AddedRemovedChanged) {
   EXPECT_NE(diff_text(d).find("destination_ports: 5001-64500 (configurable) -> 5001-5002 (configurable)"), std::string::npos)
       << diff_text(d);
 }
+
+// Regression: a row whose protocol alone changed (the vendor corrects tcp to
+// udp) had no protocol in common with its old self, so it showed as one row
+// removed and an unrelated row added instead of one changed row.
+TEST(MatrixDiff, ProtocolChangeIsAChange) {
+  Matrix a = cms(), b = cms();
+  row(b, "snmp-trap")->protocols = ProtocolSet{Protocol::udp};
+  auto d = diff_matrices(a, b);
+  EXPECT_TRUE(d.removed.empty()) << diff_text(d);
+  EXPECT_TRUE(d.added.empty()) << diff_text(d);
+  ASSERT_EQ(d.changed.size(), 1u) << diff_text(d);
+  EXPECT_EQ(d.changed[0].a->id, "snmp-trap");
+  ASSERT_EQ(d.changed[0].changes.size(), 1u);
+  EXPECT_EQ(d.changed[0].changes[0].field, "protocols");
+}
