@@ -66,6 +66,21 @@ bool overlap(const std::vector<std::string>& a, const std::vector<std::string>& 
   return std::any_of(a.begin(), a.end(), [&](const auto& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
 }
 
+// A source system whose name says "every address" rather than a system.
+bool names_everyone(std::string_view name) {
+  static const std::set<std::string, std::less<>> names = {"any", "anywhere", "all", "everyone", "internet", "*",
+                                                           "0.0.0.0/0", "::/0", "any host", "any source", "all hosts"};
+  std::string l;
+  for (char c : name) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return names.count(l) > 0;
+}
+
+// The transports a row's firewall rules cover: an unknown (NA) protocol is closed for tcp and udp.
+ProtocolSet covered(const Flow& f) { return f.protocols.unknown() ? ProtocolSet{Protocol::tcp, Protocol::udp} : f.protocols; }
+
+// The row keeps its ports shut: closed by default, or closed by the activated firewall.
+bool keeps_closed(const Flow& f) { return f.state == PortState::closed || f.when_firewalled == FirewallAction::closed; }
+
 }  // namespace
 
 std::vector<LintFinding> lint_matrix(const Matrix& m, const LintOptions& opt) {
@@ -80,6 +95,12 @@ std::vector<LintFinding> lint_matrix(const Matrix& m, const LintOptions& opt) {
       referenced.insert(n);
       if (!m.find_note(n)) add("missing-note", Severity::warning, &f, fmt::format("refers to note {}, which the matrix does not have", n));
     }
+    for (const auto& src : f.sources)
+      if (names_everyone(src))
+        add("any-source", Severity::warning, &f,
+            fmt::format("source '{}' lets every address connect to destination ports {}; name the systems that "
+                        "need it, or bind '{}' to their addresses in the site file",
+                        src, f.destination_ports.to_string(), src));
     if (f.protocols.unknown())
       add("protocol-unknown", f.when_firewalled == FirewallAction::closed ? Severity::note : Severity::warning, &f,
           f.when_firewalled == FirewallAction::closed
@@ -139,6 +160,20 @@ std::vector<LintFinding> lint_matrix(const Matrix& m, const LintOptions& opt) {
     for (std::size_t j = i + 1; j < m.flows.size(); ++j) {
       const Flow& a = m.flows[i];
       const Flow& b = m.flows[j];
+      // One row keeps a port shut that another opens on the same host.
+      for (auto [shut, open] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+        if (!keeps_closed(*shut) || keeps_closed(*open) || !overlap(shut->destinations, open->destinations)) continue;
+        const auto shut_protocols = covered(*shut).list();
+        const ProtocolSet open_protocols = covered(*open);
+        if (std::none_of(shut_protocols.begin(), shut_protocols.end(), [&](Protocol p) { return open_protocols.has(p); }))
+          continue;
+        const PortSet common = shut->destination_ports.ports.intersect(open->destination_ports.ports);
+        if (common.empty()) continue;
+        add("closed-port-opened", Severity::warning, &b,
+            fmt::format("row '{}' opens destination ports {} that row '{}' keeps {}", open->id, common.to_string(),
+                        shut->id,
+                        shut->state == PortState::closed ? "closed by default" : "closed when the firewall is on"));
+      }
       if (a.sources == b.sources && a.destinations == b.destinations && a.protocols == b.protocols &&
           a.source_ports == b.source_ports && a.destination_ports == b.destination_ports) {
         add("duplicate-row", Severity::warning, &b, fmt::format("repeats row '{}' (same systems, ports and protocols)", a.id));

@@ -95,3 +95,34 @@ TEST(Lint, ServicesDatabase) {
   off.services_db = false;
   EXPECT_TRUE(codes_for(lint_matrix(m, off), "one").empty());
 }
+
+// Regression: a row the firewall closes and another row opening the same port
+// on the same host were not reported unless both had the same sources, so the
+// closed port ended up open without a word.
+TEST(Lint, ClosedPortOpenedByAnotherRow) {
+  Matrix m = two_rows();
+  m.systems.push_back({"C", "", {}});
+  m.flows[0].when_firewalled = FirewallAction::closed;
+  m.flows[1].sources = {"C"};
+  auto fs = lint_matrix(m);
+  EXPECT_TRUE(has(codes_for(fs, "two"), "closed-port-opened"));
+  EXPECT_FALSE(has(codes_for(fs, "two"), "overlapping-rows"));
+  m.flows[0].when_firewalled = FirewallAction::allow;
+  m.flows[0].state = PortState::closed;
+  EXPECT_TRUE(has(codes_for(lint_matrix(m), "two"), "closed-port-opened"));
+  m.flows[1].protocols = {Protocol::udp};
+  EXPECT_FALSE(has(codes_for(lint_matrix(m), "two"), "closed-port-opened"));
+  m.flows[0].protocols = {};  // NA: closed for tcp and udp
+  EXPECT_TRUE(has(codes_for(lint_matrix(m), "two"), "closed-port-opened"));
+}
+
+// Regression: a source that stands for every address ("Any", as tables from
+// many vendors write it) opened the port to the world without a finding.
+TEST(Lint, AnySource) {
+  Matrix m = two_rows();
+  m.flows.pop_back();
+  EXPECT_FALSE(has(codes_for(lint_matrix(m), "one"), "any-source"));
+  m.systems.push_back({"Any", "", {}});
+  m.flows[0].sources = {"Any"};
+  EXPECT_TRUE(has(codes_for(lint_matrix(m), "one"), "any-source"));
+}
