@@ -109,6 +109,19 @@ bool port_item(const Cell& cell, std::string_view text, std::size_t begin, std::
     spec.ports.add(PortRange{0, 65535});
     return true;
   }
+  // "49152+": that port and every one above it.
+  if (item.size() > 1 && item.back() == '+') {
+    std::string error;
+    auto lo = port_number(item.substr(0, item.size() - 1), error);
+    if (!lo) {
+      diags.error(loc_in(cell, begin), error == "not a number"
+                                           ? fmt::format("'{}' is not a port followed by '+' (that port and above)", item)
+                                           : fmt::format("'{}': {}", item, error));
+      return false;
+    }
+    spec.ports.add(PortRange{*lo, 65535});
+    return true;
+  }
   std::size_t dash = std::string_view::npos, dash_len = 0;
   for (std::size_t i = 1; i < item.size(); ++i) {
     if (std::size_t n = dash_at(item, i)) {
@@ -256,29 +269,50 @@ std::optional<ProtocolCell> interpret_protocols(const Cell& cell, Diagnostics& d
     return out;
   }
   // Leading '/'-separated parts naming transports ("TCP", "TCP/UDP", "TCP & UDP");
-  // the rest is the application protocol.
+  // the rest is the application protocol. A part that starts with transports and
+  // goes on with other words ("UDP (DNS)", "TCP HTTPS") gives both: its transports,
+  // and the rest as the start of the application, so "TCP/UDP (DNS)" keeps UDP.
   std::size_t part_start = 0;
+  std::size_t app_start = std::string::npos;  // where the application starts in text
   bool any_transport = false;
   while (part_start <= text.size()) {
     std::size_t slash = text.find('/', part_start);
     std::size_t part_end = slash == std::string::npos ? text.size() : slash;
-    auto ws = words(std::string_view(text).substr(part_start, part_end - part_start));
-    if (ws.empty()) break;
     ProtocolSet found;
-    bool transports_only = true;
-    for (const auto& w : ws) {
-      if (auto p = parse_protocol(w)) found.add(*p);
-      else if (w != "and") transports_only = false;
+    std::size_t i = part_start, rest = part_end;
+    while (i < part_end) {
+      if (is_space(text[i]) || text[i] == ',' || text[i] == '&') {
+        ++i;
+        continue;
+      }
+      std::size_t w = i;
+      while (i < part_end && is_word_char(text[i])) ++i;
+      std::string word = lower(std::string_view(text).substr(w, i - w));
+      auto p = parse_protocol(word);
+      if (!p && !(word == "and" && !found.unknown())) {
+        rest = w;
+        break;
+      }
+      if (p) found.add(*p);
     }
-    if (!transports_only || found.unknown()) break;
+    if (found.unknown()) {
+      app_start = part_start;
+      break;
+    }
     for (auto p : found.list()) out.protocols.add(p);
     any_transport = true;
+    if (rest < part_end) {
+      app_start = rest;
+      break;
+    }
     part_start = part_end + 1;
   }
   std::string application;
-  if (part_start < text.size()) {
-    for (auto part : split(std::string_view(text).substr(part_start), '/')) {
+  if (app_start < text.size()) {
+    for (auto part : split(std::string_view(text).substr(app_start), '/')) {
       std::string p = collapse_spaces(part);
+      if (p.size() >= 2 && p.front() == '(' && p.back() == ')' && p.find(')') == p.size() - 1)
+        p = collapse_spaces(std::string_view(p).substr(1, p.size() - 2));
       if (p.empty()) continue;
       if (!application.empty()) application += '/';
       application += p;
@@ -324,6 +358,30 @@ std::optional<StateCell> interpret_state(const Cell& cell, Diagnostics& diags) {
   }
   auto where = body.empty() ? cell.loc : loc_in(cell, std::size_t(body.data() - text.data()));
   diags.error(where, fmt::format("'{}' is not a port state (Open, Closed or Filtered)", body));
+  return std::nullopt;
+}
+
+std::optional<bool> interpret_direction(const Cell& cell, Diagnostics& diags) {
+  std::vector<NoteRef> ignored;
+  std::string text = without_note_refs(cell, ignored);
+  std::string_view body = trim(text);
+  std::string folded = lower(collapse_spaces(body));
+  static constexpr std::string_view kBoth[] = {"bidirectional", "bi-directional", "both", "both ways", "two-way",
+                                                "<->", "<-->", "<=>", "\xE2\x86\x94", "\xE2\x87\x84", "\xE2\x87\x86"};
+  static constexpr std::string_view kOneWay[] = {"",        "inbound", "outbound", "in",     "out", "ingress",
+                                                  "egress",  "unidirectional", "one-way", "->",  "-->", "=>",
+                                                  "\xE2\x86\x92"};
+  for (auto w : kBoth)
+    if (folded == w) return true;
+  for (auto w : kOneWay)
+    if (folded == w) return false;
+  auto where = body.empty() ? cell.loc : loc_in(cell, std::size_t(body.data() - text.data()));
+  if (folded == "<-" || folded == "<--" || folded == "\xE2\x86\x90")
+    diags.error(where, fmt::format("direction '{}' points from destination to source: put the system that starts "
+                                   "the connection under Source",
+                                   body));
+  else
+    diags.error(where, fmt::format("'{}' is not a direction (Inbound, Outbound, ->, or Bidirectional, <->)", body));
   return std::nullopt;
 }
 

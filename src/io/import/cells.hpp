@@ -63,6 +63,11 @@ struct StateCell {
 };
 std::optional<StateCell> interpret_state(const Cell& cell, Diagnostics& diags);
 
+// A direction column: true when both ends start connections ("Bidirectional",
+// "Both", "<->", "↔"), false for one way from source to destination ("Inbound",
+// "Outbound", "->", "→", empty). A reversed arrow ("<-") or anything else is an error.
+std::optional<bool> interpret_direction(const Cell& cell, Diagnostics& diags);
+
 // A components table's interface column: "Eth0", "Eth1-3", "eth0, eth1" -> lower case names.
 std::vector<std::string> interpret_interfaces(const Cell& cell);
 

@@ -1,5 +1,5 @@
 // The CSV layout, read as RFC 4180 says and spreadsheets write it: comma
-// separated; a quoted cell may hold commas, line breaks and doubled quotes;
+// separated (or semicolon separated, as csv_separator() tells); a quoted cell may hold commas, line breaks and doubled quotes;
 // lines end in CRLF, LF or CR. Every record becomes a row; the interpreter reads
 // a row with only its first cell filled as a line of prose.
 //
@@ -11,8 +11,31 @@
 
 namespace portmatrix::importer {
 
+char csv_separator(std::string_view text) {
+  // Each line outside quoted cells votes for the character it holds more of.
+  // Spreadsheets in locales whose decimal mark is a comma write ';' between
+  // cells, with commas left unquoted inside the text.
+  int comma_lines = 0, semicolon_lines = 0, commas = 0, semicolons = 0;
+  bool quoted = false;
+  auto vote = [&] {
+    comma_lines += commas > semicolons;
+    semicolon_lines += semicolons > commas;
+    commas = semicolons = 0;
+  };
+  for (char c : text) {
+    if (c == '"') quoted = !quoted;
+    else if (quoted) continue;
+    else if (c == ',') ++commas;
+    else if (c == ';') ++semicolons;
+    else if (c == '\n' || c == '\r') vote();
+  }
+  vote();
+  return semicolon_lines > comma_lines ? ';' : ',';
+}
+
 Document read_csv_layout(std::string_view text, std::string_view file, Diagnostics& diags) {
   Document doc;
+  const char sep = csv_separator(text);
   const std::string f(file);
   int line = 1, col = 1;  // position of text[i]
   std::size_t i = 0;
@@ -63,16 +86,16 @@ Document read_csv_layout(std::string_view text, std::string_view file, Diagnosti
         }
         // Only spaces may stand between the closing quote and the next comma.
         while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) advance();
-        if (i < text.size() && text[i] != ',' && !at_line_end()) {
-          diags.error({f, line, col}, fmt::format("unexpected '{}' after a quoted cell (expected ',' or the end of "
+        if (i < text.size() && text[i] != sep && !at_line_end()) {
+          diags.error({f, line, col}, fmt::format("unexpected '{}' after a quoted cell (expected '{}' or the end of "
                                                   "the line)",
-                                                  text[i]));
-          while (i < text.size() && text[i] != ',' && !at_line_end()) advance();
+                                                  text[i], sep));
+          while (i < text.size() && text[i] != sep && !at_line_end()) advance();
         }
       } else {
         cell.loc = {f, line, col};
         bool warned = false;
-        while (i < text.size() && text[i] != ',' && !at_line_end()) {
+        while (i < text.size() && text[i] != sep && !at_line_end()) {
           if (text[i] == '"' && !warned) {
             diags.warning({f, line, col}, "a '\"' inside an unquoted cell is taken literally (RFC 4180 quotes such "
                                           "cells)");
@@ -83,7 +106,7 @@ Document read_csv_layout(std::string_view text, std::string_view file, Diagnosti
         }
       }
       r.cells.push_back(std::move(cell));
-      if (i < text.size() && text[i] == ',') {
+      if (i < text.size() && text[i] == sep) {
         advance();
         continue;
       }

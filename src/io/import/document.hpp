@@ -39,6 +39,9 @@ struct Document {
 // Layout readers. Syntax problems (an unterminated CSV quote, ...) go to diags.
 Document read_text_layout(std::string_view text, std::string_view file, Diagnostics& diags);
 Document read_csv_layout(std::string_view text, std::string_view file, Diagnostics& diags);
+// The CSV cell separator: ';' when more lines hold more semicolons than commas
+// (outside quoted cells), as spreadsheets in comma-decimal locales write; else ','.
+char csv_separator(std::string_view text);
 Document read_markdown_layout(std::string_view text, std::string_view file, Diagnostics& diags);
 
 // Finds the port table(s), the components table and the notes in a document and

@@ -95,10 +95,10 @@ std::optional<ImportFormat> detect_import_format(std::string_view text, std::str
   int tab_rows = 0, comma_rows = 0;
   for (auto l : importer::split(text, '\n')) {
     if (is_markdown_separator(l)) return ImportFormat::markdown;
-    std::size_t tabs = 0, commas = 0;
-    for (char c : l) tabs += c == '\t', commas += c == ',';
+    std::size_t tabs = 0, commas = 0, semicolons = 0;
+    for (char c : l) tabs += c == '\t', commas += c == ',', semicolons += c == ';';
     tab_rows += tabs >= 2;
-    comma_rows += commas >= 2;
+    comma_rows += commas >= 2 || semicolons >= 2;
   }
   if (tab_rows >= 2) return ImportFormat::text;
   if (comma_rows >= 2) return ImportFormat::csv;

@@ -1,6 +1,7 @@
 // The Markdown layout: pipe tables ("| a | b |" rows, a "|---|---|" separator
 // under the header row); every other line is prose. Cells are unescaped as
-// markdown_cell() escapes them: "\|" is a pipe, "<br>" a line break.
+// markdown_cell() escapes them: "\|" is a pipe, "<br>" a line break; code span
+// backticks and "**" bold markers are dropped.
 #include "io/import/document.hpp"
 #include "io/import/util.hpp"
 
@@ -10,6 +11,27 @@ namespace {
 
 bool is_ascii_punct(char c) {
   return (c >= '!' && c <= '/') || (c >= ':' && c <= '@') || (c >= '[' && c <= '`') || (c >= '{' && c <= '~');
+}
+
+// The character references markdown_cell() writes, and the few others tables
+// use ("R&amp;D", "&lt;-&gt;"), decoded in one pass so "&amp;lt;" stays "&lt;".
+std::string decode_entities(std::string_view t) {
+  static constexpr std::pair<std::string_view, std::string_view> kEntities[] = {
+      {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "}};
+  std::string out;
+  for (std::size_t i = 0; i < t.size();) {
+    bool replaced = false;
+    if (t[i] == '&')
+      for (auto [name, value] : kEntities)
+        if (t.substr(i, name.size()) == name) {
+          out += value;
+          i += name.size();
+          replaced = true;
+          break;
+        }
+    if (!replaced) out += t[i++];
+  }
+  return out;
 }
 
 // Splits a pipe row into cells; offsets are of each cell's content in the line.
@@ -34,6 +56,13 @@ std::vector<std::pair<std::string, std::size_t>> pipe_cells(std::string_view l, 
       flush(i);
       continue;
     }
+    // Formatting, not content: a code span's backticks ("`443`") and bold
+    // markers ("**CMS**") would otherwise become part of a port or a name.
+    if (c == '`') continue;
+    if (c == '*' && i + 1 < l.size() && l[i + 1] == '*') {
+      ++i;
+      continue;
+    }
     if (cur_start == std::string_view::npos && c != ' ' && c != '\t') cur_start = i;
     cur += c;
   }
@@ -44,6 +73,7 @@ std::vector<std::pair<std::string, std::size_t>> pipe_cells(std::string_view l, 
       std::size_t at = 0;
       while ((at = t.find(br, at)) != std::string::npos) t.replace(at, br.size(), "\n");
     }
+    t = decode_entities(t);
   }
   return out;
 }

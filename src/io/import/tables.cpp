@@ -19,10 +19,10 @@ namespace portmatrix::importer {
 namespace {
 
 // The columns of a port table, as the document's section 2.1 defines them.
-enum Col { kSrcSys, kSrcPort, kDstSys, kDstPort, kProtocol, kOptional, kState, kDescription, kColCount };
+enum Col { kSrcSys, kSrcPort, kDstSys, kDstPort, kProtocol, kOptional, kState, kDescription, kDirection, kColCount };
 constexpr std::string_view kColNames[kColCount] = {
     "source system", "source port", "destination system",        "destination port",
-    "protocol",      "optionally enabled / disabled", "default port state", "description"};
+    "protocol",      "optionally enabled / disabled", "default port state", "description", "direction"};
 
 struct PortHeader {
   std::array<int, kColCount> index;  // cell index of each column, -1 when absent
@@ -145,10 +145,11 @@ bool is_subheader(const Record& r) {
 }
 
 std::optional<Col> column_role(const std::vector<std::string>& ws) {
+  if (has_word(ws, "direction")) return kDirection;
   bool port = has_word(ws, "port") || has_word(ws, "ports");
   if (has_word(ws, "source")) return port ? kSrcPort : kSrcSys;
   if (has_word(ws, "destination")) return port ? kDstPort : kDstSys;
-  if (has_word(ws, "protocol") || has_word(ws, "protocols")) return kProtocol;
+  if (has_word(ws, "protocol") || has_word(ws, "protocols") || has_word(ws, "transport")) return kProtocol;
   if (has_word(ws, "optionally") || has_word(ws, "optional") || has_word(ws, "enabled")) return kOptional;
   if (has_word(ws, "state")) return kState;
   if (has_word(ws, "description") || has_word(ws, "comments") || has_word(ws, "details")) return kDescription;
@@ -271,6 +272,8 @@ class Interpreter {
     h.width = std::max(top.cells.size(), sub ? sub->cells.size() : 0);
     std::string span;  // a top cell left empty continues the one to its left ("Source", "")
     bool ok = true;
+    int bare_port = -1;
+    SourceLoc bare_port_loc;
     for (std::size_t i = 0; i < h.width; ++i) {
       std::string label = i < top.cells.size() ? collapse_spaces(top.cells[i].text) : "";
       if (sub) {
@@ -278,9 +281,21 @@ class Interpreter {
         std::string below = i < sub->cells.size() ? collapse_spaces(sub->cells[i].text) : "";
         label = below.empty() ? span : span + " " + below;
       }
-      auto role = column_role(words(label));
-      if (!role) continue;
+      auto ws = words(label);
+      auto role = column_role(ws);
       const Cell& at = i < top.cells.size() ? top.cells[i] : sub->cells[i];
+      // A lone "Port" / "Ports" column is the destination port: the port a
+      // table names without saying which end is the one that listens.
+      if (!role && (has_word(ws, "port") || has_word(ws, "ports")) && bare_port < 0) {
+        bare_port = int(i);
+        bare_port_loc = at.loc;
+        continue;
+      }
+      if (!role) {
+        if (!label.empty())
+          diags_.warning(at.loc, fmt::format("column '{}' is not one portmatrix reads: its cells are ignored", label));
+        continue;
+      }
       if (h.index[*role] >= 0) {
         diags_.error(at.loc, fmt::format("column '{}' repeats the {} column", label, kColNames[*role]));
         ok = false;
@@ -288,11 +303,24 @@ class Interpreter {
       }
       h.index[*role] = int(i);
     }
+    if (bare_port >= 0) {
+      if (h.index[kDstPort] < 0) h.index[kDstPort] = bare_port;
+      else
+        diags_.warning(bare_port_loc, "a 'Port' column beside a destination port column is not read: its cells are "
+                                      "ignored");
+    }
+    // Tables from other vendors often leave out the columns that have a
+    // default in the matrix format; the default is then said once per table.
     for (int c = 0; c < kColCount; ++c) {
-      if (h.index[c] < 0 && c != kDescription) {
-        diags_.error(top.loc, fmt::format("the port table header has no {} column", kColNames[c]));
-        ok = false;
+      if (h.index[c] >= 0 || c == kDescription || c == kDirection) continue;
+      if (c == kSrcPort || c == kOptional || c == kState) {
+        diags_.note(top.loc, fmt::format("the port table header has no {} column: every row gets {}", kColNames[c],
+                                         c == kSrcPort ? "source port 'ephemeral'"
+                                         : c == kOptional ? "optional: false" : "state: open"));
+        continue;
       }
+      diags_.error(top.loc, fmt::format("the port table header has no {} column", kColNames[c]));
+      ok = false;
     }
     if (ok) header_ = h;
     return ok;
@@ -354,7 +382,8 @@ class Interpreter {
                        fmt::format("cell beyond the last column of the table header (line {}) is ignored", h.line));
     int needed = 0;
     for (int c = 0; c < kColCount; ++c)
-      if (c != kDescription) needed = std::max(needed, h.index[c] + 1);
+      if (c != kDescription && c != kDirection) needed = std::max(needed, h.index[c] + 1);
+    auto present = [&](Col c) { return h.index[c] >= 0; };
     if (r.cells.size() < std::size_t(needed)) {
       diags_.error(r.loc, fmt::format("the row has {} cells but the table header (line {}) has {} columns",
                                       r.cells.size(), h.line, h.width));
@@ -366,11 +395,15 @@ class Interpreter {
     f.origin = r.loc;
     auto src = names_.interpret(cell(kSrcSys), diags_);
     auto dst = names_.interpret(cell(kDstSys), diags_);
-    auto sport = interpret_ports(cell(kSrcPort), diags_);
+    std::optional<PortCell> sport = PortCell{};
+    sport->spec.ephemeral = true;
+    if (present(kSrcPort)) sport = interpret_ports(cell(kSrcPort), diags_);
     auto dport = interpret_ports(cell(kDstPort), diags_);
     auto proto = interpret_protocols(cell(kProtocol), diags_);
-    auto opt = interpret_yes_no(cell(kOptional), diags_);
-    auto state = interpret_state(cell(kState), diags_);
+    std::optional<YesNoCell> opt = YesNoCell{};
+    if (present(kOptional)) opt = interpret_yes_no(cell(kOptional), diags_);
+    std::optional<StateCell> state = StateCell{};
+    if (present(kState)) state = interpret_state(cell(kState), diags_);
     if (!src || !dst || !sport || !dport || !proto || !opt || !state) return;
     auto refs = [&](const std::vector<NoteRef>& v, Col c) {
       for (const auto& n : v) row.refs.emplace_back(n, c);
@@ -395,6 +428,11 @@ class Interpreter {
     refs(opt->notes, kOptional);
     f.state = state->state;
     refs(state->notes, kState);
+    if (present(kDirection) && std::size_t(h.index[kDirection]) < r.cells.size()) {
+      auto both = interpret_direction(cell(kDirection), diags_);
+      if (!both) return;
+      f.symmetric = f.symmetric || *both;
+    }
     if (h.index[kDescription] >= 0 && std::size_t(h.index[kDescription]) < r.cells.size()) {
       const Cell& d = cell(kDescription);
       f.description = collapse_spaces(d.text);

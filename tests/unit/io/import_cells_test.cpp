@@ -48,6 +48,18 @@ TEST(ImportPorts, ReferenceCells) {
   EXPECT_EQ(ports("65535"), spec({{65535, 65535}}));
 }
 
+// Regression: "49152+" (that port and every one above), as vendors write the
+// high ports, was refused as "not a port".
+TEST(ImportPorts, PortAndAbove) {
+  EXPECT_EQ(ports("49152+"), spec({{49152, 65535}}));
+  EXPECT_EQ(ports("22, 1024+"), spec({{22, 22}, {1024, 65535}}));
+  Diagnostics d;
+  EXPECT_FALSE(interpret_ports(cell("70000+"), d));
+  EXPECT_FALSE(interpret_ports(cell("+"), d));
+  ASSERT_EQ(d.items().size(), 2u);
+  EXPECT_NE(d.items()[0].message.find("outside 0-65535"), std::string::npos);
+}
+
 TEST(ImportPorts, NoteReferencesAreTakenOutAndLocated) {
   Diagnostics d;
   auto c = interpret_ports(cell("6001 (Note 6)", 90, 20), d);
@@ -107,6 +119,30 @@ TEST(ImportProtocols, ReferenceCells) {
                                          {"TCP/HTTPS", {Protocol::tcp}, "HTTPS"},
                                          {"TCP & UDP / Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"},
                                          {"ICMP", {Protocol::icmp}, ""}}) {
+    Diagnostics d;
+    auto p = interpret_protocols(cell(c.text), d);
+    ASSERT_TRUE(p) << c.text;
+    EXPECT_EQ(p->protocols, c.protocols) << c.text;
+    EXPECT_EQ(p->application, c.application) << c.text;
+    EXPECT_TRUE(d.empty()) << c.text;
+  }
+}
+
+// Regression: a transport followed by words in the same part ("UDP (DNS)") ended
+// the transport list there, so "TCP/UDP (DNS)" imported as tcp only, silently
+// losing UDP, and "TCP (HTTPS)" lost its only transport.
+TEST(ImportProtocols, TransportFollowedByApplicationInOnePart) {
+  struct Case {
+    std::string text;
+    ProtocolSet protocols;
+    std::string application;
+  };
+  for (const auto& c : std::vector<Case>{{"TCP/UDP (DNS)", {Protocol::tcp, Protocol::udp}, "DNS"},
+                                         {"tcp/udp 53", {Protocol::tcp, Protocol::udp}, "53"},
+                                         {"TCP (HTTPS)", {Protocol::tcp}, "HTTPS"},
+                                         {"TCP HTTPS/REST", {Protocol::tcp}, "HTTPS/REST"},
+                                         {"ICMP (ping)", {Protocol::icmp}, "ping"},
+                                         {"TCP, UDP Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"}}) {
     Diagnostics d;
     auto p = interpret_protocols(cell(c.text), d);
     ASSERT_TRUE(p) << c.text;
@@ -182,4 +218,16 @@ TEST(ImportInterfaces, LowerCaseNames) {
   EXPECT_EQ(interpret_interfaces(cell("Eth1-3")), std::vector<std::string>{"eth1-3"});
   EXPECT_EQ(interpret_interfaces(cell("eth0, Eth1")), (std::vector<std::string>{"eth0", "eth1"}));
   EXPECT_TRUE(interpret_interfaces(cell("")).empty());
+}
+
+TEST(ImportDirection, BothWaysOneWayAndErrors) {
+  Diagnostics d;
+  for (const char* both : {"Bidirectional", "both", "<->", "\xE2\x86\x94"}) EXPECT_EQ(interpret_direction(cell(both), d), true) << both;
+  for (const char* one : {"Inbound", "outbound", "->", "\xE2\x86\x92", ""}) EXPECT_EQ(interpret_direction(cell(one), d), false) << one;
+  EXPECT_TRUE(d.empty());
+  EXPECT_FALSE(interpret_direction(cell("<-"), d));
+  EXPECT_FALSE(interpret_direction(cell("  sideways"), d));
+  ASSERT_EQ(d.items().size(), 2u);
+  EXPECT_NE(d.items()[0].message.find("put the system that starts the connection under Source"), std::string::npos);
+  EXPECT_EQ(d.items()[1].loc.column, 13);
 }

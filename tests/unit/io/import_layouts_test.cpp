@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "io/import/document.hpp"
+#include "portmatrix/fileio.hpp"
 #include "portmatrix/import.hpp"
+#include "support/testing.hpp"
 
 using namespace portmatrix;
 using namespace portmatrix::importer;
@@ -104,6 +106,25 @@ TEST(ImportMarkdown, EscapedPipesAndLineBreaks) {
   EXPECT_EQ(doc.records[3].cells.size(), 2u);
 }
 
+// Regression: character references (which portmatrix's own Markdown output
+// writes for '&', '<' and '>') stayed in the text, so "R&D lab" came back as a
+// system named "R&amp;D lab"; code spans and bold markers stayed part of ports
+// ("`443`" was not a port) and names ("**Recorder**").
+TEST(ImportMarkdown, EntitiesCodeSpansAndBold) {
+  Diagnostics d;
+  auto doc = read_markdown_layout("| R&amp;D lab | `443` | **Recorder** | &lt;-&gt; | a &amp;lt; b | 2 \\* 3 |\n", "t.md", d);
+  ASSERT_EQ(doc.records.size(), 1u);
+  const auto& row = doc.records[0].cells;
+  ASSERT_EQ(row.size(), 6u);
+  EXPECT_EQ(row[0].text, "R&D lab");
+  EXPECT_EQ(row[1].text, "443");
+  EXPECT_EQ(row[1].loc.column, 18);  // the content, past the backtick
+  EXPECT_EQ(row[2].text, "Recorder");
+  EXPECT_EQ(row[3].text, "<->");
+  EXPECT_EQ(row[4].text, "a &lt; b");
+  EXPECT_EQ(row[5].text, "2 * 3");  // an escaped '*' is kept
+}
+
 TEST(ImportMarkdown, MissingSeparatorIsAWarning) {
   Diagnostics d;
   read_markdown_layout("| a | b |\n| 1 | 2 |\n", "t.md", d);
@@ -129,10 +150,67 @@ TEST(ImportText, ShortRowsAndMissingHeaders) {
   EXPECT_FALSE(none);
   EXPECT_NE(first(none.diags, Severity::error).find("no port table found"), std::string::npos);
 
-  auto no_state = import_table("Source System\tSource Port\tDestination System\tDestination Port\tProtocol\tOptional\n",
-                               "t.txt", ImportFormat::text);
-  EXPECT_FALSE(no_state);
-  EXPECT_EQ(first(no_state.diags, Severity::error), "t.txt:1:1: error: the port table header has no default port state column");
+  auto no_protocol = import_table("Source System\tSource Port\tDestination System\tDestination Port\tOptional\n",
+                                  "t.txt", ImportFormat::text);
+  EXPECT_FALSE(no_protocol);
+  EXPECT_EQ(first(no_protocol.diags, Severity::error), "t.txt:1:1: error: the port table header has no protocol column");
+}
+
+namespace {
+std::string all_diags(const Diagnostics& d) {
+  std::string s;
+  for (const auto& item : d.items()) s += item.format() + "\n";
+  return s;
+}
+
+Parsed<Matrix> import_data(const char* path) {
+  auto text = read_file(pmtest::source_path(path));
+  EXPECT_TRUE(text) << path;
+  return import_table(text ? *text : "", path, ImportFormat::automatic);
+}
+}  // namespace
+
+// Regression: tables from vendors other than Avaya rarely have the source port,
+// "optionally enabled" and default state columns, and name the listening port
+// "Port(s)"; such a table was refused for lack of columns that have a default.
+TEST(ImportCsv, OtherVendorTableWithoutOptionalColumns) {
+  auto p = import_data("tests/data/import/other-vendor.csv");
+  ASSERT_TRUE(p) << all_diags(p.diags);
+  const Matrix& m = *p.value;
+  ASSERT_EQ(m.flows.size(), 5u);
+  const Flow& web = m.flows[0];
+  EXPECT_EQ(web.sources, std::vector<std::string>{"Management workstation"});
+  EXPECT_EQ(web.destinations, std::vector<std::string>{"Recorder"});
+  EXPECT_EQ(web.destination_ports.to_string(), "443");
+  EXPECT_EQ(web.source_ports.to_string(), "ephemeral");
+  EXPECT_FALSE(web.optional);
+  EXPECT_EQ(web.state, PortState::open);
+  EXPECT_EQ(m.flows[1].protocols, (ProtocolSet{Protocol::tcp, Protocol::udp}));
+  EXPECT_EQ(m.flows[1].application, "DNS");
+  EXPECT_EQ(m.flows[3].destination_ports.to_string(), "445, 2049");
+  EXPECT_FALSE(m.flows[2].symmetric);  // "→"
+  EXPECT_TRUE(m.flows[4].symmetric);   // "Bidirectional"
+  // The defaults are said, and a column that is not read is not passed over silently.
+  std::string all = all_diags(p.diags);
+  EXPECT_NE(all.find("other-vendor.csv:3:1: note: the port table header has no source port column"), std::string::npos)
+      << all;
+  EXPECT_NE(all.find("other-vendor.csv:3:47: warning: column 'Service' is not one portmatrix reads"), std::string::npos) << all;
+}
+
+// Regression: a CSV file saved by a spreadsheet in a comma-decimal locale
+// separates cells with ';'; every record was one cell, so no table was found.
+TEST(ImportCsv, SemicolonSeparatedWithBomAndCrlf) {
+  auto p = import_data("tests/data/import/other-vendor-semicolon.csv");
+  ASSERT_TRUE(p) << all_diags(p.diags);
+  const Matrix& m = *p.value;
+  ASSERT_EQ(m.flows.size(), 3u);
+  EXPECT_EQ(m.flows[0].description, "Admin console, HTTPS");
+  EXPECT_EQ(m.flows[1].description, "Events; alarms");
+  EXPECT_EQ(m.flows[1].protocols, ProtocolSet{Protocol::udp});
+  EXPECT_EQ(m.flows[2].destination_ports.to_string(), "445, 2049");
+  EXPECT_EQ(csv_separator("a,b,c\nd;e,f,g\n"), ',');
+  EXPECT_EQ(csv_separator("a;b;\"c;d\"\n1;2, 3;4\n"), ';');
+  EXPECT_EQ(detect_import_format("a;b;c\nd;e;f\n", "x"), ImportFormat::csv);
 }
 
 TEST(ImportText, UndefinedNoteIsAWarningAndAnErrorWhenStrict) {
