@@ -170,6 +170,10 @@ class Interpreter {
                    "(see docs/import.md)");
       return std::nullopt;
     }
+    if (rows_.empty() && !diags_.has_errors()) {
+      diags_.error({file_, 0, 0}, "the port table has no rows: nothing to import");
+      return std::nullopt;
+    }
     Matrix m;
     m.name = !opt_.name.empty() ? opt_.name : default_name();
     m.title = !opt_.title.empty() ? opt_.title : title();
@@ -206,6 +210,17 @@ class Interpreter {
     for (std::size_t k = 0; k < recs.size(); ++k) {
       const Record& r = recs[k];
       auto text = text_of(r);
+      // A spreadsheet row with only its first cell filled, inside a port table,
+      // is a section label ("Inbound to the server") over the rows that follow;
+      // it does not end the table, or every row under it would be lost.
+      if (state_ == State::ports && r.kind == Record::Kind::row && non_empty_cells(r) == 1 &&
+          !trim(r.cells[0].text).empty()) {
+        std::string label = collapse_spaces(r.cells[0].text);
+        if (!furniture_.count(std::string(trim(r.cells[0].text))) && !is_notes_marker(label) && !note_item(label)) {
+          diags_.note(r.cells[0].loc, fmt::format("'{}' is read as a section label inside the port table", label));
+          continue;
+        }
+      }
       if (!text) {
         item_open = false;
         if (is_port_header(r)) {

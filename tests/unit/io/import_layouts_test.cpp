@@ -351,3 +351,30 @@ TEST(ImportText, InvisibleCharactersAndBadOptionsAreRefused) {
   ASSERT_FALSE(q.diags.items().empty());
   EXPECT_EQ(q.diags.items()[0].format(), "error: the system of alias 'CMS' contains the control character U+0001");
 }
+
+// Regression: a spreadsheet row with only its first cell filled ("Inbound to
+// the gateway", a section label over the rows below it) ended the port table,
+// so every row after it was dropped with a warning, and the import succeeded
+// without them.
+TEST(ImportCsv, SectionRowsInsideATable) {
+  for (const char* path : {"tests/data/import/section-rows.csv", "tests/data/import/section-rows.md"}) {
+    auto p = import_data(path);
+    ASSERT_TRUE(p) << all_diags(p.diags);
+    EXPECT_EQ(p.value->flows.size(), std::string_view(path).ends_with(".csv") ? 3u : 2u) << path;
+    EXPECT_EQ(p.value->flows.back().destination_ports.to_string(), "514") << path;
+    std::string all = all_diags(p.diags);
+    EXPECT_EQ(all.find("warning"), std::string::npos) << all;
+    EXPECT_NE(all.find("is read as a section label inside the port table"), std::string::npos) << all;
+  }
+  auto csv = import_data("tests/data/import/section-rows.csv");
+  ASSERT_TRUE(csv);
+  ASSERT_EQ(csv.value->notes.size(), 1u);  // "Notes" still ends the table
+}
+
+// Regression: a header with nothing under it (or only rows that were dropped
+// with a warning) imported as a matrix without flows, exit 0.
+TEST(ImportText, PortTableWithoutRowsIsAnError) {
+  auto p = import_text("");
+  EXPECT_FALSE(p);
+  EXPECT_EQ(first(p.diags, Severity::error), "t.txt: error: the port table has no rows: nothing to import");
+}
