@@ -66,6 +66,13 @@ bool overlap(const std::vector<std::string>& a, const std::vector<std::string>& 
   return std::any_of(a.begin(), a.end(), [&](const auto& x) { return std::find(b.begin(), b.end(), x) != b.end(); });
 }
 
+// The same systems, in any order.
+bool same_names(std::vector<std::string> a, std::vector<std::string> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return a == b;
+}
+
 // A source system whose name says "every address" rather than a system.
 bool names_everyone(std::string_view name) {
   static const std::set<std::string, std::less<>> names = {"any", "anywhere", "all", "everyone", "internet", "*",
@@ -174,7 +181,7 @@ std::vector<LintFinding> lint_matrix(const Matrix& m, const LintOptions& opt) {
                         shut->id,
                         shut->state == PortState::closed ? "closed by default" : "closed when the firewall is on"));
       }
-      if (a.sources == b.sources && a.destinations == b.destinations && a.protocols == b.protocols &&
+      if (same_names(a.sources, b.sources) && same_names(a.destinations, b.destinations) && a.protocols == b.protocols &&
           a.source_ports == b.source_ports && a.destination_ports == b.destination_ports) {
         add("duplicate-row", Severity::warning, &b, fmt::format("repeats row '{}' (same systems, ports and protocols)", a.id));
         continue;

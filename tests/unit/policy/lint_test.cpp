@@ -126,3 +126,15 @@ TEST(Lint, AnySource) {
   m.flows[0].sources = {"Any"};
   EXPECT_TRUE(has(codes_for(lint_matrix(m), "one"), "any-source"));
 }
+
+// Regression: two rows naming the same systems in another order were not
+// duplicates, only "overlapping".
+TEST(Lint, DuplicateRowWithSystemsInAnotherOrder) {
+  Matrix m = two_rows();
+  m.systems.push_back({"C", "", {}});
+  m.flows[0].sources = {"A", "C"};
+  m.flows[1].sources = {"C", "A"};
+  auto codes = codes_for(lint_matrix(m), "two");
+  EXPECT_TRUE(has(codes, "duplicate-row"));
+  EXPECT_FALSE(has(codes, "overlapping-rows"));
+}
