@@ -113,12 +113,18 @@ std::optional<std::pair<int, std::string>> note_item(std::string_view t) {
   return std::make_pair(id, text);
 }
 
+// "From" / "To" headings, as some vendors name the two ends: the whole cell, or
+// with one more word ("From port", "To host"), so prose is not taken for them.
+bool is_end_word(const std::vector<std::string>& ws, std::string_view end) {
+  return !ws.empty() && ws.size() <= 2 && ws[0] == end;
+}
+
 bool is_port_header(const Record& r) {
   bool source = false, destination = false;
   for (const auto& c : r.cells) {
     auto ws = words(c.text);
-    source = source || has_word(ws, "source");
-    destination = destination || has_word(ws, "destination");
+    source = source || has_word(ws, "source") || is_end_word(ws, "from");
+    destination = destination || has_word(ws, "destination") || is_end_word(ws, "to");
   }
   return source && destination;
 }
@@ -147,8 +153,8 @@ bool is_subheader(const Record& r) {
 std::optional<Col> column_role(const std::vector<std::string>& ws) {
   if (has_word(ws, "direction")) return kDirection;
   bool port = has_word(ws, "port") || has_word(ws, "ports");
-  if (has_word(ws, "source")) return port ? kSrcPort : kSrcSys;
-  if (has_word(ws, "destination")) return port ? kDstPort : kDstSys;
+  if (has_word(ws, "source") || is_end_word(ws, "from")) return port ? kSrcPort : kSrcSys;
+  if (has_word(ws, "destination") || is_end_word(ws, "to")) return port ? kDstPort : kDstSys;
   if (has_word(ws, "protocol") || has_word(ws, "protocols") || has_word(ws, "transport")) return kProtocol;
   if (has_word(ws, "optionally") || has_word(ws, "optional") || has_word(ws, "enabled")) return kOptional;
   if (has_word(ws, "state")) return kState;

@@ -378,3 +378,16 @@ TEST(ImportText, PortTableWithoutRowsIsAnError) {
   EXPECT_FALSE(p);
   EXPECT_EQ(first(p.diags, Severity::error), "t.txt: error: the port table has no rows: nothing to import");
 }
+
+// Regression: a table naming its ends "From" and "To" was not found at all
+// ("no port table found").
+TEST(ImportMarkdown, FromAndToHeadings) {
+  auto p = import_table("| From | To | To port | Protocol |\n|---|---|---|---|\n| Console | Gateway | 443 | TCP |\n"
+                        "| Gateway | Syslog | 514 | UDP |\n",
+                        "t.md", ImportFormat::markdown);
+  ASSERT_TRUE(p) << all_diags(p.diags);
+  ASSERT_EQ(p.value->flows.size(), 2u);
+  EXPECT_EQ(p.value->flows[0].sources, std::vector<std::string>{"Console"});
+  EXPECT_EQ(p.value->flows[0].destinations, std::vector<std::string>{"Gateway"});
+  EXPECT_EQ(p.value->flows[1].destination_ports.to_string(), "514");
+}
