@@ -19,10 +19,12 @@ namespace portmatrix::importer {
 namespace {
 
 // The columns of a port table, as the document's section 2.1 defines them.
-enum Col { kSrcSys, kSrcPort, kDstSys, kDstPort, kProtocol, kOptional, kState, kDescription, kDirection, kColCount };
+enum Col {
+  kSrcSys, kSrcPort, kDstSys, kDstPort, kProtocol, kOptional, kState, kDescription, kDirection, kApplication, kColCount
+};
 constexpr std::string_view kColNames[kColCount] = {
     "source system", "source port", "destination system",        "destination port",
-    "protocol",      "optionally enabled / disabled", "default port state", "description", "direction"};
+    "protocol",      "optionally enabled / disabled", "default port state", "description", "direction", "application"};
 
 struct PortHeader {
   std::array<int, kColCount> index;  // cell index of each column, -1 when absent
@@ -156,6 +158,7 @@ std::optional<Col> column_role(const std::vector<std::string>& ws) {
   if (has_word(ws, "source") || is_end_word(ws, "from")) return port ? kSrcPort : kSrcSys;
   if (has_word(ws, "destination") || is_end_word(ws, "to")) return port ? kDstPort : kDstSys;
   if (has_word(ws, "protocol") || has_word(ws, "protocols") || has_word(ws, "transport")) return kProtocol;
+  if (has_word(ws, "service") || has_word(ws, "services") || has_word(ws, "application")) return kApplication;
   if (has_word(ws, "optionally") || has_word(ws, "optional") || has_word(ws, "enabled")) return kOptional;
   if (has_word(ws, "state")) return kState;
   if (has_word(ws, "description") || has_word(ws, "comments") || has_word(ws, "details")) return kDescription;
@@ -333,7 +336,7 @@ class Interpreter {
     // Tables from other vendors often leave out the columns that have a
     // default in the matrix format; the default is then said once per table.
     for (int c = 0; c < kColCount; ++c) {
-      if (h.index[c] >= 0 || c == kDescription || c == kDirection) continue;
+      if (h.index[c] >= 0 || c == kDescription || c == kDirection || c == kApplication) continue;
       if (c == kSrcPort || c == kOptional || c == kState) {
         diags_.note(top.loc, fmt::format("the port table header has no {} column: every row gets {}", kColNames[c],
                                          c == kSrcPort ? "source port 'ephemeral'"
@@ -403,7 +406,7 @@ class Interpreter {
                        fmt::format("cell beyond the last column of the table header (line {}) is ignored", h.line));
     int needed = 0;
     for (int c = 0; c < kColCount; ++c)
-      if (c != kDescription && c != kDirection) needed = std::max(needed, h.index[c] + 1);
+      if (c != kDescription && c != kDirection && c != kApplication) needed = std::max(needed, h.index[c] + 1);
     auto present = [&](Col c) { return h.index[c] >= 0; };
     if (r.cells.size() < std::size_t(needed)) {
       diags_.error(r.loc, fmt::format("the row has {} cells but the table header (line {}) has {} columns",
@@ -449,6 +452,17 @@ class Interpreter {
     refs(opt->notes, kOptional);
     f.state = state->state;
     refs(state->notes, kState);
+    // A service column names the application when the protocol cell does not.
+    if (present(kApplication) && std::size_t(h.index[kApplication]) < r.cells.size()) {
+      const Cell& a = cell(kApplication);
+      std::vector<NoteRef> app_refs = cell_note_refs(a);
+      refs(app_refs, kApplication);
+      std::string app = a.text;
+      for (const auto& span : find_note_refs(a.text))
+        std::fill(app.begin() + long(span.begin), app.begin() + long(span.end), ' ');
+      app = collapse_spaces(app);
+      if (f.application.empty()) f.application = app;
+    }
     if (present(kDirection) && std::size_t(h.index[kDirection]) < r.cells.size()) {
       auto both = interpret_direction(cell(kDirection), diags_);
       if (!both) return;

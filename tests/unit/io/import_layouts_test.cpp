@@ -188,13 +188,17 @@ TEST(ImportCsv, OtherVendorTableWithoutOptionalColumns) {
   EXPECT_EQ(m.flows[1].protocols, (ProtocolSet{Protocol::tcp, Protocol::udp}));
   EXPECT_EQ(m.flows[1].application, "DNS");
   EXPECT_EQ(m.flows[3].destination_ports.to_string(), "445, 2049");
+  // The service column names the application, unless the protocol cell does.
+  EXPECT_EQ(web.application, "Admin console");
+  EXPECT_EQ(web.id, "admin-console");
+  EXPECT_EQ(m.flows[3].application, "SMB / NFS");
   EXPECT_FALSE(m.flows[2].symmetric);  // "→"
   EXPECT_TRUE(m.flows[4].symmetric);   // "Bidirectional"
   // The defaults are said, and a column that is not read is not passed over silently.
   std::string all = all_diags(p.diags);
   EXPECT_NE(all.find("other-vendor.csv:3:1: note: the port table header has no source port column"), std::string::npos)
       << all;
-  EXPECT_NE(all.find("other-vendor.csv:3:47: warning: column 'Service' is not one portmatrix reads"), std::string::npos) << all;
+  EXPECT_NE(all.find("other-vendor.csv:3:67: warning: column 'Change ticket' is not one portmatrix reads"), std::string::npos) << all;
 }
 
 // Regression: a CSV file saved by a spreadsheet in a comma-decimal locale
