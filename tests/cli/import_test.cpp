@@ -127,3 +127,29 @@ TEST(CliImport, UsageErrors) {
   EXPECT_NE(aliased.out.find("destinations: [Web server]"), std::string::npos) << aliased.out;
   EXPECT_EQ(run_cli("import --help").exit_code, 0);
 }
+
+// Regression: portmatrix's own table (show --format markdown) did not import
+// back: its id, firewalled, add-on, symmetric and notes columns were ignored
+// without a word, so ids were renamed and the telnet row lost localhost-only,
+// the web-internal row its closing, and the connector rows their add-on flag.
+TEST(CliImport, ShowMarkdownImportsBackToTheSameMatrix) {
+  ScratchDir dir;
+  auto shown = run_cli("show --matrix cms-r20 --format markdown");
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  std::string table = dir.write("cms.md", shown.out);
+  std::string out = dir.path() + "/cms.yaml";
+  auto imported = run_cli("import --strict '" + table + "' -o '" + out + "'");
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  auto d = run_cli("diff cms-r20 '" + out + "'");
+  EXPECT_EQ(d.exit_code, 0) << d.out;
+  auto m = portmatrix::load_matrix(out);
+  ASSERT_TRUE(m.value);
+  auto bundled = portmatrix::load_matrix("cms-r20");
+  ASSERT_EQ(m.value->flows.size(), bundled.value->flows.size());
+  for (std::size_t i = 0; i < m.value->flows.size(); ++i) {
+    const auto& a = bundled.value->flows[i];
+    const auto& b = m.value->flows[i];
+    EXPECT_EQ(b.id, a.id);
+    EXPECT_TRUE(b.same_facts(a)) << a.id;
+  }
+}

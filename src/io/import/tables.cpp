@@ -20,11 +20,16 @@ namespace {
 
 // The columns of a port table, as the document's section 2.1 defines them.
 enum Col {
-  kSrcSys, kSrcPort, kDstSys, kDstPort, kProtocol, kOptional, kState, kDescription, kDirection, kApplication, kColCount
+  kSrcSys, kSrcPort, kDstSys, kDstPort, kProtocol, kOptional, kState, kDescription, kDirection, kApplication,
+  // The columns portmatrix's own CSV and Markdown output adds (show, render).
+  kId, kFirewalled, kAddon, kSymmetric, kNotes, kColCount
 };
+// Columns a table may leave out without a default being said.
+bool optional_column(int c) { return c == kDescription || c >= kDirection; }
 constexpr std::string_view kColNames[kColCount] = {
     "source system", "source port", "destination system",        "destination port",
-    "protocol",      "optionally enabled / disabled", "default port state", "description", "direction", "application"};
+    "protocol",      "optionally enabled / disabled", "default port state", "description", "direction", "application",
+    "id", "firewalled", "add-on", "symmetric", "notes"};
 
 struct PortHeader {
   std::array<int, kColCount> index;  // cell index of each column, -1 when absent
@@ -42,6 +47,7 @@ struct ReadRow {
   Flow flow;
   std::vector<std::pair<NoteRef, Col>> refs;
   std::string raw_source;  // the source cell as written, for ids
+  std::optional<FirewallAction> firewalled;  // from a firewalled column: wins over the notes' facts
 };
 
 struct NoteDef {
@@ -154,6 +160,11 @@ bool is_subheader(const Record& r) {
 
 std::optional<Col> column_role(const std::vector<std::string>& ws) {
   if (has_word(ws, "direction")) return kDirection;
+  if (ws == std::vector<std::string>{"id"}) return kId;
+  if (has_word(ws, "firewalled")) return kFirewalled;
+  if (has_word(ws, "addon") || ws == std::vector<std::string>{"add", "on"}) return kAddon;
+  if (has_word(ws, "symmetric")) return kSymmetric;
+  if (ws == std::vector<std::string>{"notes"} || ws == std::vector<std::string>{"note"}) return kNotes;
   bool port = has_word(ws, "port") || has_word(ws, "ports");
   if (has_word(ws, "source") || is_end_word(ws, "from")) return port ? kSrcPort : kSrcSys;
   if (has_word(ws, "destination") || is_end_word(ws, "to")) return port ? kDstPort : kDstSys;
@@ -188,6 +199,8 @@ class Interpreter {
     m.title = !opt_.title.empty() ? opt_.title : title();
     for (auto& [id, def] : notes_) m.notes.push_back(def.note);
     apply_note_rules();
+    for (auto& row : rows_)
+      if (row.firewalled) row.flow.when_firewalled = *row.firewalled;
     assign_ids();
     std::set<std::string, std::less<>> declared;
     for (auto& row : rows_) {
@@ -336,7 +349,7 @@ class Interpreter {
     // Tables from other vendors often leave out the columns that have a
     // default in the matrix format; the default is then said once per table.
     for (int c = 0; c < kColCount; ++c) {
-      if (h.index[c] >= 0 || c == kDescription || c == kDirection || c == kApplication) continue;
+      if (h.index[c] >= 0 || (optional_column(c))) continue;
       if (c == kSrcPort || c == kOptional || c == kState) {
         diags_.note(top.loc, fmt::format("the port table header has no {} column: every row gets {}", kColNames[c],
                                          c == kSrcPort ? "source port 'ephemeral'"
@@ -406,7 +419,7 @@ class Interpreter {
                        fmt::format("cell beyond the last column of the table header (line {}) is ignored", h.line));
     int needed = 0;
     for (int c = 0; c < kColCount; ++c)
-      if (c != kDescription && c != kDirection && c != kApplication) needed = std::max(needed, h.index[c] + 1);
+      if (!optional_column(c)) needed = std::max(needed, h.index[c] + 1);
     auto present = [&](Col c) { return h.index[c] >= 0; };
     if (r.cells.size() < std::size_t(needed)) {
       diags_.error(r.loc, fmt::format("the row has {} cells but the table header (line {}) has {} columns",
@@ -462,6 +475,42 @@ class Interpreter {
         std::fill(app.begin() + long(span.begin), app.begin() + long(span.end), ' ');
       app = collapse_spaces(app);
       if (f.application.empty()) f.application = app;
+    }
+    auto has_cell = [&](Col c) { return present(c) && std::size_t(h.index[c]) < r.cells.size(); };
+    if (has_cell(kId)) f.id = collapse_spaces(cell(kId).text);
+    if (has_cell(kFirewalled) && !trim(cell(kFirewalled).text).empty()) {
+      const Cell& c = cell(kFirewalled);
+      row.firewalled = parse_firewall_action(lower(trim(c.text)));
+      if (!row.firewalled) {
+        diags_.error(c.loc, fmt::format("'{}' is not allow, localhost-only or closed", trim(c.text)));
+        return;
+      }
+    }
+    for (Col c : {kAddon, kSymmetric}) {
+      if (!has_cell(c) || trim(cell(c).text).empty()) continue;
+      auto yes = interpret_yes_no(cell(c), diags_);
+      if (!yes) return;
+      (c == kAddon ? f.addon : f.symmetric) = (c == kAddon ? f.addon : f.symmetric) || yes->value;
+    }
+    if (has_cell(kNotes)) {
+      const Cell& c = cell(kNotes);
+      std::size_t start = 0;
+      for (std::size_t i = 0; i <= c.text.size(); ++i) {
+        if (i < c.text.size() && c.text[i] != ',' && c.text[i] != ';' && !is_space(c.text[i])) continue;
+        std::string_view item = std::string_view(c.text).substr(start, i - start);
+        if (!item.empty()) {
+          std::string digits(item);
+          std::optional<int> id;
+          if (digits.size() <= 6 && std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+            id = std::stoi(digits);
+          if (!id) {
+            diags_.error(loc_in(c, start), fmt::format("'{}' is not a note number", item));
+            return;
+          }
+          row.refs.emplace_back(NoteRef{*id, loc_in(c, start)}, kNotes);
+        }
+        start = i + 1;
+      }
     }
     if (present(kDirection) && std::size_t(h.index[kDirection]) < r.cells.size()) {
       auto both = interpret_direction(cell(kDirection), diags_);
@@ -553,9 +602,12 @@ class Interpreter {
         product = s;
       }
     std::set<std::string> taken;
+    for (const auto& row : rows_)  // ids the table gives (an id column) are kept
+      if (!row.flow.id.empty()) taken.insert(row.flow.id);
     std::map<std::string, int> next_suffix;
     for (auto& row : rows_) {
       Flow& f = row.flow;
+      if (!f.id.empty()) continue;
       auto has_product = [&](const std::vector<std::string>& v) {
         return std::find(v.begin(), v.end(), product) != v.end();
       };
