@@ -477,7 +477,15 @@ class Interpreter {
       if (f.application.empty()) f.application = app;
     }
     auto has_cell = [&](Col c) { return present(c) && std::size_t(h.index[c]) < r.cells.size(); };
-    if (has_cell(kId)) f.id = collapse_spaces(cell(kId).text);
+    if (has_cell(kId)) {
+      // portmatrix's own ids are kept as written; a vendor's ("FW-01", "Rule 7")
+      // become valid ones ("fw-01", "rule-7").
+      std::string given = collapse_spaces(cell(kId).text);
+      bool valid = !given.empty() && std::all_of(given.begin(), given.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+      }) && given[0] != '.' && given[0] != '_' && given[0] != '-';
+      f.id = valid ? given : slug(given);
+    }
     if (has_cell(kFirewalled) && !trim(cell(kFirewalled).text).empty()) {
       const Cell& c = cell(kFirewalled);
       row.firewalled = parse_firewall_action(lower(trim(c.text)));

@@ -395,3 +395,17 @@ TEST(ImportMarkdown, FromAndToHeadings) {
   EXPECT_EQ(p.value->flows[0].destinations, std::vector<std::string>{"Gateway"});
   EXPECT_EQ(p.value->flows[1].destination_ports.to_string(), "514");
 }
+
+// An ID column keeps the table's ids, made valid: before the id column was
+// read, they were ignored; taken as written, "FW-01" would fail check_matrix.
+TEST(ImportMarkdown, IdColumnKeepsTheTablesIds) {
+  auto p = import_table("| ID | From | To | Port | Protocol |\n|---|---|---|---|---|\n| FW-01 | A | B | 443 | TCP |\n"
+                        "| Rule 7 | B | C | 514 | UDP |\n| | C | D | 22 | TCP |\n| ha_sync.v2 | D | E | 80 | TCP |\n",
+                        "t.md", ImportFormat::markdown);
+  ASSERT_TRUE(p) << all_diags(p.diags);
+  ASSERT_EQ(p.value->flows.size(), 4u);
+  EXPECT_EQ(p.value->flows[0].id, "fw-01");
+  EXPECT_EQ(p.value->flows[1].id, "rule-7");
+  EXPECT_EQ(p.value->flows[2].id, "d");  // none given: generated
+  EXPECT_EQ(p.value->flows[3].id, "ha_sync.v2");
+}
