@@ -1,5 +1,7 @@
 #include "io/import/cells.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "io/import/util.hpp"
@@ -165,10 +167,56 @@ bool port_item(const Cell& cell, std::string_view text, std::size_t begin, std::
   return true;
 }
 
+// The value of a superscript digit at s[i] and its length in bytes, or -1.
+int superscript_digit(std::string_view s, std::size_t i, std::size_t& len) {
+  // ¹ ² ³ are in Latin-1 (U+00B9, U+00B2, U+00B3), the others at U+2070-U+2079.
+  if (s.substr(i, 2) == "\xC2\xB9") return len = 2, 1;
+  if (s.substr(i, 2) == "\xC2\xB2") return len = 2, 2;
+  if (s.substr(i, 2) == "\xC2\xB3") return len = 2, 3;
+  if (i + 3 <= s.size() && s[i] == '\xE2' && s[i + 1] == '\x81') {
+    unsigned char c = static_cast<unsigned char>(s[i + 2]);
+    if (c == 0xB0 || (c >= 0xB4 && c <= 0xB9)) return len = 3, c == 0xB0 ? 0 : c - 0xB0;
+  }
+  return len = 0, -1;
+}
+
+}  // namespace
+
+std::optional<std::pair<int, std::size_t>> footnote_mark(std::string_view text, std::size_t i) {
+  if (i < text.size() && text[i] == '[') {
+    std::size_t j = i + 1;
+    auto id = read_number(text, j);
+    if (id && j < text.size() && text[j] == ']') return std::make_pair(*id, j + 1 - i);
+    return std::nullopt;
+  }
+  std::size_t j = i, len = 0;
+  int id = 0, digits = 0;
+  for (int d; digits < 6 && (d = superscript_digit(text, j, len)) >= 0; j += len, ++digits) id = id * 10 + d;
+  if (digits == 0) return std::nullopt;
+  return std::make_pair(id, j - i);
+}
+
+namespace {
+
+// Footnote marks as references: "22 [1]", "22¹".
+void find_footnote_marks(std::string_view text, std::vector<NoteRefSpan>& out) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto mark = footnote_mark(text, i);
+    if (!mark) continue;
+    NoteRefSpan span;
+    span.begin = i;
+    span.end = i + mark->second;
+    span.ids.emplace_back(mark->first, text[i] == '[' ? i + 1 : i);
+    out.push_back(std::move(span));
+    i = span.end - 1;
+  }
+}
+
 }  // namespace
 
 std::vector<NoteRefSpan> find_note_refs(std::string_view text) {
   std::vector<NoteRefSpan> out;
+  find_footnote_marks(text, out);
   std::size_t pos = 0;
   while ((pos = ifind(text, "note", pos)) != std::string_view::npos) {
     std::size_t start = pos;
@@ -215,6 +263,7 @@ std::vector<NoteRefSpan> find_note_refs(std::string_view text) {
     pos = span.end;
     out.push_back(std::move(span));
   }
+  std::sort(out.begin(), out.end(), [](const NoteRefSpan& x, const NoteRefSpan& y) { return x.begin < y.begin; });
   return out;
 }
 

@@ -27,7 +27,9 @@ struct NoteRefSpan {
   std::size_t end = 0;
   std::vector<std::pair<int, std::size_t>> ids;  // note number and its offset
 };
-// Every note reference in text, in order.
+// A footnote mark at text[i] ("[1]", "¹", "²³"): the note number and the mark's length.
+std::optional<std::pair<int, std::size_t>> footnote_mark(std::string_view text, std::size_t i);
+// Every note reference in text, in order: "Note 6", "See Notes 2, 4", and footnote marks.
 std::vector<NoteRefSpan> find_note_refs(std::string_view text);
 // The note references of a cell, located.
 std::vector<NoteRef> cell_note_refs(const Cell& cell);

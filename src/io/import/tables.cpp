@@ -96,8 +96,18 @@ bool is_rule_line(std::string_view t) {
   return std::all_of(t.begin(), t.end(), [](char c) { return c == '-' || c == '*' || c == '_' || c == ' '; });
 }
 
-// "- 1 Supervisor requires ...", "1. text", "Note 2: text", "(3) text".
+// A footnote: "[1] text", "¹ text" (a mark as footnote_mark() reads it, then text).
+std::optional<std::pair<int, std::string>> footnote_item(std::string_view t) {
+  auto mark = footnote_mark(t, 0);
+  if (!mark || mark->second >= t.size() || (t[mark->second] != ' ' && t[mark->second] != '\t')) return std::nullopt;
+  std::string text = collapse_spaces(t.substr(mark->second));
+  if (text.empty()) return std::nullopt;
+  return std::make_pair(mark->first, text);
+}
+
+// "- 1 Supervisor requires ...", "1. text", "Note 2: text", "(3) text", "[4] text", "⁵ text".
 std::optional<std::pair<int, std::string>> note_item(std::string_view t) {
+  if (auto f = footnote_item(t)) return f;
   auto skip = [&](std::string_view p) {
     if (t.substr(0, p.size()) == p) {
       t.remove_prefix(p.size());
@@ -291,6 +301,13 @@ class Interpreter {
           last_note_->note.text += " " + collapse_spaces(*text);
           continue;
         }
+      }
+      // A footnote ("[1] ...", "¹ ...") is a note wherever it stands, as under a table.
+      if (auto item = footnote_item(*text)) {
+        add_note(item->first, item->second, r.loc);
+        state_ = State::notes;
+        item_open = true;
+        continue;
       }
       item_open = false;
       state_ = State::none;  // prose ends a table or the notes

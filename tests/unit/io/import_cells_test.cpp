@@ -231,3 +231,16 @@ TEST(ImportDirection, BothWaysOneWayAndErrors) {
   EXPECT_NE(d.items()[0].message.find("put the system that starts the connection under Source"), std::string::npos);
   EXPECT_EQ(d.items()[1].loc.column, 13);
 }
+
+TEST(ImportNoteRefs, FootnoteMarksAreLocated) {
+  Diagnostics d;
+  auto c = interpret_ports(cell("22\xC2\xB9, 80 [12], 443\xE2\x81\xB4\xC2\xB2"), d);
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(d.empty());
+  EXPECT_EQ(c->spec.to_string(), "22, 80, 443");
+  EXPECT_EQ(ids(c->notes), (std::vector<int>{1, 12, 42}));
+  EXPECT_EQ(c->notes[0].loc.column, 13);  // the mark right after "22"
+  EXPECT_EQ(c->notes[1].loc.column, 21);  // the number inside "[12]" (columns count bytes)
+  EXPECT_FALSE(footnote_mark("[x]", 0));
+  EXPECT_FALSE(footnote_mark("[1", 0));
+}

@@ -409,3 +409,22 @@ TEST(ImportMarkdown, IdColumnKeepsTheTablesIds) {
   EXPECT_EQ(p.value->flows[2].id, "d");  // none given: generated
   EXPECT_EQ(p.value->flows[3].id, "ha_sync.v2");
 }
+
+// Regression: footnote marks ("22¹", "7000 [3]") made the port cell an error
+// ("'22¹' is not a port"), and footnotes under the table ("[1] text", "³ text")
+// were prose, so the rows could not cite them.
+TEST(ImportMarkdown, FootnoteMarksAndFootnotes) {
+  auto p = import_data("tests/data/import/footnotes.md");
+  ASSERT_TRUE(p) << all_diags(p.diags);
+  const Matrix& m = *p.value;
+  ASSERT_EQ(m.flows.size(), 3u);
+  EXPECT_EQ(m.flows[0].destination_ports.to_string(), "22");
+  EXPECT_EQ(m.flows[0].notes, (std::vector<int>{1, 2}));
+  EXPECT_EQ(m.flows[0].description, "Shell [2]");  // the description is kept as written
+  EXPECT_EQ(m.flows[1].destination_ports.to_string(), "7000 (configurable)");  // note 3's fact
+  EXPECT_EQ(m.flows[2].notes, std::vector<int>{2});
+  ASSERT_EQ(m.notes.size(), 3u);
+  EXPECT_EQ(m.notes[2].text, "Port 7000 is configurable.");
+  std::string all = all_diags(p.diags);
+  EXPECT_EQ(all.find("warning"), std::string::npos) << all;
+}
