@@ -172,7 +172,8 @@ std::optional<SystemsCell> SystemNames::interpret(const Cell& cell, Diagnostics&
   }
   flush();
   if (out.systems.empty()) {
-    diags.error(cell.loc, "empty system cell: a row needs a source and a destination system");
+    diags.error(cell.loc, "empty system cell: a row needs a source and a destination system (a cell merged over "
+                          "several rows must be written out in each row)");
     return std::nullopt;
   }
   return out;

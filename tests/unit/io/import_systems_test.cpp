@@ -65,6 +65,8 @@ TEST(ImportSystems, EmptyCellIsAnError) {
   ASSERT_TRUE(d.has_errors());
   EXPECT_EQ(d.items()[0].loc.line, 4);
   EXPECT_EQ(d.items()[0].loc.column, 9);
+  // A spreadsheet's merged cell leaves the rows under its first one empty: say so.
+  EXPECT_NE(d.items()[0].message.find("merged"), std::string::npos);
 }
 
 TEST(ImportNoteRules, ReferenceNotes) {
