@@ -305,6 +305,57 @@ std::optional<PortCell> interpret_ports(const Cell& cell, Diagnostics& diags) {
   return out;
 }
 
+std::optional<std::pair<PortCell, ProtocolSet>> interpret_ports_with_transport(const Cell& cell, Diagnostics& diags) {
+  // Find the transport words, and check that every item that names one names
+  // the same: "TCP 80, UDP 53" would otherwise become tcp and udp on both ports.
+  Cell ports = cell;
+  ProtocolSet all, item;
+  std::optional<ProtocolSet> first_item;
+  bool ok = true;
+  auto end_item = [&](std::size_t at) {
+    if (item.unknown()) return;
+    while (at < cell.text.size() && is_space(cell.text[at])) ++at;
+    if (first_item && !(*first_item == item)) {
+      diags.error(loc_in(cell, at), "the items of this port cell name different transports: write one row per "
+                                    "transport, or add a protocol column");
+      ok = false;
+    }
+    if (!first_item) first_item = item;
+    item = ProtocolSet{};
+  };
+  std::size_t item_start = 0;
+  for (std::size_t i = 0; i < cell.text.size();) {
+    char c = cell.text[i];
+    if (c == ',' || c == ';') {
+      end_item(item_start);
+      item_start = ++i;
+      continue;
+    }
+    if (!is_word_char(c)) {
+      ++i;
+      continue;
+    }
+    std::size_t w = i;
+    while (i < cell.text.size() && is_word_char(cell.text[i])) ++i;
+    if (auto p = parse_protocol(lower(std::string_view(cell.text).substr(w, i - w)))) {
+      item.add(*p);
+      all.add(*p);
+      for (std::size_t k = w; k < i; ++k) ports.text[k] = ' ';
+    }
+  }
+  end_item(item_start);
+  if (!ok) return std::nullopt;
+  if (all.unknown()) {
+    diags.error(cell.loc, fmt::format("the table has no protocol column and '{}' names no transport (TCP, UDP): "
+                                      "write it as 'TCP 443' or '443/tcp'",
+                                      trim(cell.text)));
+    return std::nullopt;
+  }
+  auto p = interpret_ports(ports, diags);
+  if (!p) return std::nullopt;
+  return std::make_pair(std::move(*p), all);
+}
+
 std::optional<ProtocolCell> interpret_protocols(const Cell& cell, Diagnostics& diags) {
   ProtocolCell out;
   std::string text = without_note_refs(cell, out.notes);

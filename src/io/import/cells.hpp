@@ -42,6 +42,11 @@ struct PortCell {
 };
 std::optional<PortCell> interpret_ports(const Cell& cell, Diagnostics& diags);
 
+// A port cell that also names the transport, for tables without a protocol
+// column: "TCP 443", "443/tcp", "TCP/UDP 53", "UDP 161, 162". Items naming
+// different transports ("TCP 80, UDP 53") and a cell without one are errors.
+std::optional<std::pair<PortCell, ProtocolSet>> interpret_ports_with_transport(const Cell& cell, Diagnostics& diags);
+
 // The protocol column: "TCP", "TCP/UDP", "TCP/SSH/SFTP" (application SSH/SFTP),
 // "TCP/ SNMP Trap", "NA" (unknown, never guessed).
 struct ProtocolCell {

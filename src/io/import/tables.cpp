@@ -373,6 +373,12 @@ class Interpreter {
                                          : c == kOptional ? "optional: false" : "state: open"));
         continue;
       }
+      // The destination port cell may name the transport ("TCP 443") instead.
+      if (c == kProtocol && h.index[kDstPort] >= 0) {
+        diags_.note(top.loc, "the port table header has no protocol column: the destination port cells must name "
+                             "the transport ('TCP 443', '443/tcp')");
+        continue;
+      }
       diags_.error(top.loc, fmt::format("the port table header has no {} column", kColNames[c]));
       ok = false;
     }
@@ -452,8 +458,15 @@ class Interpreter {
     std::optional<PortCell> sport = PortCell{};
     sport->spec.ephemeral = true;
     if (present(kSrcPort)) sport = interpret_ports(cell(kSrcPort), diags_);
-    auto dport = interpret_ports(cell(kDstPort), diags_);
-    auto proto = interpret_protocols(cell(kProtocol), diags_);
+    std::optional<PortCell> dport;
+    std::optional<ProtocolCell> proto;
+    if (present(kProtocol)) {
+      dport = interpret_ports(cell(kDstPort), diags_);
+      proto = interpret_protocols(cell(kProtocol), diags_);
+    } else if (auto both = interpret_ports_with_transport(cell(kDstPort), diags_)) {
+      dport = std::move(both->first);
+      proto = ProtocolCell{both->second, {}, {}};
+    }
     std::optional<YesNoCell> opt = YesNoCell{};
     if (present(kOptional)) opt = interpret_yes_no(cell(kOptional), diags_);
     std::optional<StateCell> state = StateCell{};

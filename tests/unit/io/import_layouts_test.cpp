@@ -150,10 +150,10 @@ TEST(ImportText, ShortRowsAndMissingHeaders) {
   EXPECT_FALSE(none);
   EXPECT_NE(first(none.diags, Severity::error).find("no port table found"), std::string::npos);
 
-  auto no_protocol = import_table("Source System\tSource Port\tDestination System\tDestination Port\tOptional\n",
-                                  "t.txt", ImportFormat::text);
-  EXPECT_FALSE(no_protocol);
-  EXPECT_EQ(first(no_protocol.diags, Severity::error), "t.txt:1:1: error: the port table header has no protocol column");
+  auto no_port = import_table("Source System\tSource Port\tDestination System\tProtocol\tOptional\n", "t.txt",
+                              ImportFormat::text);
+  EXPECT_FALSE(no_port);
+  EXPECT_EQ(first(no_port.diags, Severity::error), "t.txt:1:1: error: the port table header has no destination port column");
 }
 
 namespace {
@@ -427,4 +427,27 @@ TEST(ImportMarkdown, FootnoteMarksAndFootnotes) {
   EXPECT_EQ(m.notes[2].text, "Port 7000 is configurable.");
   std::string all = all_diags(p.diags);
   EXPECT_EQ(all.find("warning"), std::string::npos) << all;
+}
+
+// Regression: a table without a protocol column, whose port cells name the
+// transport ("TCP 443", "161/udp"), was refused ("no protocol column").
+TEST(ImportMarkdown, PortCellsNamingTheTransport) {
+  auto p = import_data("tests/data/import/port-with-transport.md");
+  ASSERT_TRUE(p) << all_diags(p.diags);
+  const Matrix& m = *p.value;
+  ASSERT_EQ(m.flows.size(), 4u);
+  EXPECT_EQ(m.flows[0].destination_ports.to_string(), "80, 443");
+  EXPECT_EQ(m.flows[0].protocols, ProtocolSet{Protocol::tcp});
+  EXPECT_EQ(m.flows[1].protocols, (ProtocolSet{Protocol::tcp, Protocol::udp}));
+  EXPECT_EQ(m.flows[2].destination_ports.to_string(), "161");
+  EXPECT_EQ(m.flows[2].protocols, ProtocolSet{Protocol::udp});
+  EXPECT_EQ(m.flows[3].destination_ports.to_string(), "1433-1434");
+  // Never a transport guessed or spread over ports it was not written for.
+  auto mixed = import_table("| From | To | Port |\n|---|---|---|\n| A | B | TCP 80, UDP 53 |\n| A | C | 123 |\n", "t.md",
+                            ImportFormat::markdown);
+  EXPECT_FALSE(mixed);
+  EXPECT_EQ(first(mixed.diags, Severity::error),
+            "t.md:3:19: error: the items of this port cell name different transports: write one row per transport, "
+            "or add a protocol column");
+  EXPECT_EQ(mixed.diags.error_count(), 2u);
 }
