@@ -346,7 +346,7 @@ class Interpreter {
         continue;
       }
       if (!role) {
-        if (!label.empty())
+        if (!ws.empty())  // a "#" column only numbers the rows
           diags_.warning(at.loc, fmt::format("column '{}' is not one portmatrix reads: its cells are ignored", label));
         continue;
       }

@@ -443,6 +443,11 @@ TEST(ImportMarkdown, PortCellsNamingTheTransport) {
   EXPECT_EQ(m.flows[2].protocols, ProtocolSet{Protocol::udp});
   EXPECT_EQ(m.flows[3].destination_ports.to_string(), "1433-1434");
   // Never a transport guessed or spread over ports it was not written for.
+  // A "#" column numbers the rows: not worth a warning.
+  auto numbered = import_table("| # | From | To | Port |\n|---|---|---|---|\n| 1 | A | B | TCP 22 |\n", "t.md",
+                               ImportFormat::markdown);
+  ASSERT_TRUE(numbered);
+  EXPECT_EQ(first(numbered.diags, Severity::warning), "");
   auto mixed = import_table("| From | To | Port |\n|---|---|---|\n| A | B | TCP 80, UDP 53 |\n| A | C | 123 |\n", "t.md",
                             ImportFormat::markdown);
   EXPECT_FALSE(mixed);
