@@ -381,7 +381,7 @@ std::optional<ProtocolCell> interpret_protocols(const Cell& cell, Diagnostics& d
     ProtocolSet found;
     std::size_t i = part_start, rest = part_end;
     while (i < part_end) {
-      if (is_space(text[i]) || text[i] == ',' || text[i] == '&') {
+      if (is_space(text[i]) || text[i] == ',' || text[i] == '&' || text[i] == '+') {
         ++i;
         continue;
       }
@@ -389,7 +389,7 @@ std::optional<ProtocolCell> interpret_protocols(const Cell& cell, Diagnostics& d
       while (i < part_end && is_word_char(text[i])) ++i;
       std::string word = lower(std::string_view(text).substr(w, i - w));
       auto p = parse_protocol(word);
-      if (!p && !(word == "and" && !found.unknown())) {
+      if (!p && !((word == "and" || word == "or") && !found.unknown())) {
         rest = w;
         break;
       }
@@ -419,6 +419,15 @@ std::optional<ProtocolCell> interpret_protocols(const Cell& cell, Diagnostics& d
     }
   }
   out.application = application;
+  // A transport left in the application ("TCP (UDP for discovery)") is not
+  // read as one: say so rather than lose it quietly.
+  for (const auto& w : words(application))
+    if (parse_protocol(w) && !out.protocols.has(*parse_protocol(w))) {
+      diags.warning(cell.loc, fmt::format("'{}' names {} after the application starts: it is not read as a transport "
+                                          "(write it first, as in 'TCP/UDP')",
+                                          body, w));
+      break;
+    }
   if (!any_transport) {
     diags.warning(cell.loc, fmt::format("no transport protocol (TCP, UDP, ICMP) in '{}': the protocol is kept as "
                                         "unknown and the cell is read as the application",

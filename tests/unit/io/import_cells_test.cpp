@@ -142,7 +142,9 @@ TEST(ImportProtocols, TransportFollowedByApplicationInOnePart) {
                                          {"TCP (HTTPS)", {Protocol::tcp}, "HTTPS"},
                                          {"TCP HTTPS/REST", {Protocol::tcp}, "HTTPS/REST"},
                                          {"ICMP (ping)", {Protocol::icmp}, "ping"},
-                                         {"TCP, UDP Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"}}) {
+                                         {"TCP, UDP Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"},
+                                         {"TCP+UDP", {Protocol::tcp, Protocol::udp}, ""},
+                                         {"TCP or UDP", {Protocol::tcp, Protocol::udp}, ""}}) {
     Diagnostics d;
     auto p = interpret_protocols(cell(c.text), d);
     ASSERT_TRUE(p) << c.text;
@@ -150,6 +152,16 @@ TEST(ImportProtocols, TransportFollowedByApplicationInOnePart) {
     EXPECT_EQ(p->application, c.application) << c.text;
     EXPECT_TRUE(d.empty()) << c.text;
   }
+}
+
+TEST(ImportProtocols, TransportInsideTheApplicationIsAWarning) {
+  Diagnostics d;
+  auto p = interpret_protocols(cell("TCP (UDP for discovery)"), d);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->protocols, ProtocolSet{Protocol::tcp});
+  ASSERT_EQ(d.items().size(), 1u);
+  EXPECT_EQ(d.items()[0].severity, Severity::warning);
+  EXPECT_NE(d.items()[0].message.find("names udp after the application starts"), std::string::npos);
 }
 
 TEST(ImportProtocols, NaIsUnknownNeverGuessed) {
