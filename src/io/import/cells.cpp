@@ -207,8 +207,8 @@ void find_footnote_marks(std::string_view text, std::vector<NoteRefSpan>& out) {
     span.begin = i;
     span.end = i + mark->second;
     span.ids.emplace_back(mark->first, text[i] == '[' ? i + 1 : i);
-    out.push_back(std::move(span));
     i = span.end - 1;
+    out.push_back(std::move(span));
   }
 }
 
