@@ -104,21 +104,15 @@ TEST(ImportPorts, BadCellsAreErrorsAtTheirColumn) {
   }
 }
 
-TEST(ImportProtocols, ReferenceCells) {
-  struct Case {
-    std::string text;
-    ProtocolSet protocols;
-    std::string application;
-  };
-  for (const auto& c : std::vector<Case>{{"TCP", {Protocol::tcp}, ""},
-                                         {"UDP/NTP", {Protocol::udp}, "NTP"},
-                                         {"TCP/UDP", {Protocol::tcp, Protocol::udp}, ""},
-                                         {"TCP/ SNMP Trap", {Protocol::tcp}, "SNMP Trap"},
-                                         {"TCP/SSH/SFTP", {Protocol::tcp}, "SSH/SFTP"},
-                                         {"TCP/SPI (Proprietary)", {Protocol::tcp}, "SPI (Proprietary)"},
-                                         {"TCP/HTTPS", {Protocol::tcp}, "HTTPS"},
-                                         {"TCP & UDP / Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"},
-                                         {"ICMP", {Protocol::icmp}, ""}}) {
+namespace {
+// Each cell's transports and application, read without a diagnostic.
+struct ProtocolCase {
+  std::string text;
+  ProtocolSet protocols;
+  std::string application;
+};
+void expect_protocols(const std::vector<ProtocolCase>& cases) {
+  for (const auto& c : cases) {
     Diagnostics d;
     auto p = interpret_protocols(cell(c.text), d);
     ASSERT_TRUE(p) << c.text;
@@ -127,31 +121,32 @@ TEST(ImportProtocols, ReferenceCells) {
     EXPECT_TRUE(d.empty()) << c.text;
   }
 }
+}  // namespace
+
+TEST(ImportProtocols, ReferenceCells) {
+  expect_protocols({{"TCP", {Protocol::tcp}, ""},
+                    {"UDP/NTP", {Protocol::udp}, "NTP"},
+                    {"TCP/UDP", {Protocol::tcp, Protocol::udp}, ""},
+                    {"TCP/ SNMP Trap", {Protocol::tcp}, "SNMP Trap"},
+                    {"TCP/SSH/SFTP", {Protocol::tcp}, "SSH/SFTP"},
+                    {"TCP/SPI (Proprietary)", {Protocol::tcp}, "SPI (Proprietary)"},
+                    {"TCP/HTTPS", {Protocol::tcp}, "HTTPS"},
+                    {"TCP & UDP / Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"},
+                    {"ICMP", {Protocol::icmp}, ""}});
+}
 
 // Regression: a transport followed by words in the same part ("UDP (DNS)") ended
 // the transport list there, so "TCP/UDP (DNS)" imported as tcp only, silently
 // losing UDP, and "TCP (HTTPS)" lost its only transport.
 TEST(ImportProtocols, TransportFollowedByApplicationInOnePart) {
-  struct Case {
-    std::string text;
-    ProtocolSet protocols;
-    std::string application;
-  };
-  for (const auto& c : std::vector<Case>{{"TCP/UDP (DNS)", {Protocol::tcp, Protocol::udp}, "DNS"},
-                                         {"tcp/udp 53", {Protocol::tcp, Protocol::udp}, "53"},
-                                         {"TCP (HTTPS)", {Protocol::tcp}, "HTTPS"},
-                                         {"TCP HTTPS/REST", {Protocol::tcp}, "HTTPS/REST"},
-                                         {"ICMP (ping)", {Protocol::icmp}, "ping"},
-                                         {"TCP, UDP Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"},
-                                         {"TCP+UDP", {Protocol::tcp, Protocol::udp}, ""},
-                                         {"TCP or UDP", {Protocol::tcp, Protocol::udp}, ""}}) {
-    Diagnostics d;
-    auto p = interpret_protocols(cell(c.text), d);
-    ASSERT_TRUE(p) << c.text;
-    EXPECT_EQ(p->protocols, c.protocols) << c.text;
-    EXPECT_EQ(p->application, c.application) << c.text;
-    EXPECT_TRUE(d.empty()) << c.text;
-  }
+  expect_protocols({{"TCP/UDP (DNS)", {Protocol::tcp, Protocol::udp}, "DNS"},
+                    {"tcp/udp 53", {Protocol::tcp, Protocol::udp}, "53"},
+                    {"TCP (HTTPS)", {Protocol::tcp}, "HTTPS"},
+                    {"TCP HTTPS/REST", {Protocol::tcp}, "HTTPS/REST"},
+                    {"ICMP (ping)", {Protocol::icmp}, "ping"},
+                    {"TCP, UDP Syslog", {Protocol::tcp, Protocol::udp}, "Syslog"},
+                    {"TCP+UDP", {Protocol::tcp, Protocol::udp}, ""},
+                    {"TCP or UDP", {Protocol::tcp, Protocol::udp}, ""}});
 }
 
 TEST(ImportProtocols, TransportInsideTheApplicationIsAWarning) {
