@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -63,7 +64,64 @@ class LosesDestinationPort final : public Backend {
   }
 };
 
+// A hand-broken nftables ruleset: the compiled text with one edit.
+class EditedRuleset final : public Backend {
+ public:
+  EditedRuleset(std::string from, std::string to) : from_(std::move(from)), to_(std::move(to)) {}
+  std::string_view name() const override { return "nftables"; }
+  std::string_view summary() const override { return "broken on purpose"; }
+  Capabilities capabilities() const override { return {}; }
+  std::vector<std::vector<std::string>> load_commands() const override { return {{"nft", "-f", "-"}}; }
+
+ protected:
+  Rendered render(const Policy& p) const override {
+    Rendered r = nftables_backend().compile(p);
+    std::string& c = r.files[0].content;
+    auto at = c.find(from_);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "the compiled ruleset has no '" << from_ << "':\n" << c;
+      return r;
+    }
+    c.replace(at, from_.size(), to_);
+    return r;
+  }
+
+ private:
+  std::string from_, to_;
+};
+
+// Runs verify on the example site with a hand-broken ruleset; returns the failed probes' kinds.
+std::set<std::string> failed_kinds(const Backend& broken) {
+  auto lp = load_policy("", "cms-site");
+  EXPECT_TRUE(lp);
+  auto rep = verify_policy(lp.value->policy, broken);
+  EXPECT_TRUE(rep) << rep.error().message;
+  std::set<std::string> kinds;
+  if (!rep) return kinds;
+  EXPECT_FALSE(rep->ok()) << verify_table(*rep);
+  EXPECT_EQ(rep->harness_failures, 0u) << verify_table(*rep);
+  for (const auto& r : rep->results)
+    if (!r.pass) kinds.insert(r.probe.kind);
+  EXPECT_TRUE(our_namespaces(::getpid()).empty());
+  return kinds;
+}
+
 }  // namespace
+
+// A rule that opens one port beyond its row's range (50000-50001 becomes
+// 50000-50002): only a probe just outside the range can see it.
+TEST(Verify, CatchesARuleOnePortTooWide) {
+  PM_REQUIRE_ROOT();
+  EditedRuleset broken("tcp dport 50000-50001 ", "tcp dport 50000-50002 ");
+  EXPECT_EQ(failed_kinds(broken), std::set<std::string>{"edge"});
+}
+
+// A rule that lost its source address: the row's port is open to every system.
+TEST(Verify, CatchesARuleThatLostItsSourceAddress) {
+  PM_REQUIRE_ROOT();
+  EditedRuleset broken("ip saddr 203.0.113.30 ip daddr 192.0.2.1 ", "ip daddr 192.0.2.1 ");
+  EXPECT_EQ(failed_kinds(broken), std::set<std::string>{"outsider"});
+}
 
 TEST(Verify, BundledExampleSite) {
   PM_REQUIRE_ROOT();
