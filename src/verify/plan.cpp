@@ -11,7 +11,8 @@
 namespace portmatrix {
 
 std::string Probe::describe() const {
-  auto ep = [](const IpAddr& a, std::uint16_t port) {
+  auto ep = [&](const IpAddr& a, std::uint16_t port) {
+    if (!has_ports(protocol)) return a.family == Family::ipv6 ? fmt::format("[{}]", a.to_string()) : a.to_string();
     return a.family == Family::ipv6 ? fmt::format("[{}]:{}", a.to_string(), port) : fmt::format("{}:{}", a.to_string(), port);
   };
   return fmt::format("{} {} -> {} {}/{}", from, ep(src, sport), to, ep(dst, dport), to_string(protocol));
@@ -143,6 +144,7 @@ class Planner {
   std::vector<Probe> plan() {
     for (const auto& rb : p_.rows) plan_row(rb);
     plan_unlisted();
+    plan_echo();
     // Edge and outsider probes reach the same notes as the row's own probes; say each once.
     std::set<std::string> said;
     std::erase_if(notes_, [&](const std::string& n) { return !said.insert(n).second; });
@@ -188,6 +190,7 @@ class Planner {
     pkt.sport = pr.sport;
     pkt.dport = pr.dport;
     pkt.protocol = pr.protocol;
+    pkt.icmp_type = pr.protocol == Protocol::icmp ? 8 : pr.protocol == Protocol::icmpv6 ? 128 : 0;  // echo request
     pkt.ct = CtState::new_;
     if (iface == kLoopback) {
       // Loopback traffic passes the output chain, then the input chain.
@@ -208,7 +211,8 @@ class Planner {
   void add(Probe pr, const std::string& iface) {
     auto a = std::make_pair(pr.src, pr.sport), b = std::make_pair(pr.dst, pr.dport);
     if (b < a) std::swap(a, b);
-    if (!pairs_.insert({pr.protocol, a, b}).second) return;
+    // Echo probes have no ports: each ping socket gets its own identifier, so they never collide.
+    if (has_ports(pr.protocol) && !pairs_.insert({pr.protocol, a, b}).second) return;
     pr.predicted = predict(pr, iface);
     probes_.push_back(std::move(pr));
   }
@@ -376,6 +380,26 @@ class Planner {
           pr.from_host = from_host;
           add(pr, peer.iface);
         }
+      }
+    }
+  }
+
+  // ICMP and ICMPv6 echo requests from every peer to the host and back: the
+  // site's `echo` setting, and ICMP any row allows, seen in the kernel.
+  void plan_echo() {
+    for (const auto& peer : t_.peers) {
+      const IpAddr* host = t_.host_addr(peer.addr.family);
+      if (!host) continue;
+      for (const bool from_host : {false, true}) {
+        Probe pr;
+        pr.kind = p_.allow_echo ? "echo" : "echo-off";
+        pr.from = from_host ? p_.host : peer.system;
+        pr.to = from_host ? peer.system : p_.host;
+        pr.protocol = peer.addr.family == Family::ipv4 ? Protocol::icmp : Protocol::icmpv6;
+        pr.src = from_host ? *host : peer.addr;
+        pr.dst = from_host ? peer.addr : *host;
+        pr.from_host = from_host;
+        add(pr, peer.iface);
       }
     }
   }

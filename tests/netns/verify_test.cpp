@@ -4,7 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <set>
 #include <thread>
 
@@ -91,8 +94,8 @@ class EditedRuleset final : public Backend {
 };
 
 // Runs verify on the example site with a hand-broken ruleset; returns the failed probes' kinds.
-std::set<std::string> failed_kinds(const Backend& broken) {
-  auto lp = load_policy("", "cms-site");
+std::set<std::string> failed_kinds(const Backend& broken, const std::string& site = "cms-site") {
+  auto lp = load_policy("", site);
   EXPECT_TRUE(lp);
   auto rep = verify_policy(lp.value->policy, broken);
   EXPECT_TRUE(rep) << rep.error().message;
@@ -121,6 +124,41 @@ TEST(Verify, CatchesARuleThatLostItsSourceAddress) {
   PM_REQUIRE_ROOT();
   EditedRuleset broken("ip saddr 203.0.113.30 ip daddr 192.0.2.1 ", "ip daddr 192.0.2.1 ");
   EXPECT_EQ(failed_kinds(broken), std::set<std::string>{"outsider"});
+}
+
+// The example site with `echo: true`, written to the test's temporary directory.
+std::string echo_site() {
+  std::ifstream in(pmtest::source_path("examples/cms-site.yaml"));
+  std::stringstream text;
+  text << in.rdbuf() << "echo: true\n";
+  std::string path = ::testing::TempDir() + "/cms-echo-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << text.str();
+  return path;
+}
+
+// ICMP was never probed: a ruleset that answered pings the site turned off, or
+// ignored pings the site turned on, passed verify.
+TEST(Verify, EchoIsProvenBothWays) {
+  PM_REQUIRE_ROOT();
+  std::string site = echo_site();
+  auto on = run(site);
+  expect_proven(on);
+  std::set<std::pair<Protocol, bool>> answered;  // (icmp or icmpv6, from the host)
+  for (const auto& r : on.results)
+    if (r.probe.kind == "echo" && r.connected) answered.insert({r.probe.protocol, r.probe.from_host});
+  EXPECT_EQ(answered.size(), 4u) << verify_table(on);
+  auto off = run("cms-site");
+  expect_proven(off);
+  std::size_t blocked = 0;
+  for (const auto& r : off.results) blocked += r.probe.kind == "echo-off" && !r.connected;
+  EXPECT_GT(blocked, 10u);
+
+  EditedRuleset answers("\t\tct state invalid counter drop comment \"invalid\"\n",
+                        "\t\tct state invalid counter drop comment \"invalid\"\n\t\ticmp type echo-request accept\n");
+  EXPECT_EQ(failed_kinds(answers), std::set<std::string>{"echo-off"});
+  EditedRuleset ignores("\t\ticmpv6 type echo-request accept comment \"echo\"\n", "");
+  EXPECT_EQ(failed_kinds(ignores, site), std::set<std::string>{"echo"});
+  std::remove(site.c_str());
 }
 
 TEST(Verify, BundledExampleSite) {
