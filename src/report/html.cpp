@@ -128,7 +128,16 @@ struct Page {
     out += "<div class=\"toolbar\"><button type=\"button\" id=\"diagram-size\">Actual size</button></div>\n";
     // Graphviz's XML declaration and doctype do not belong inside HTML.
     auto start = svg.find("<svg");
-    out += "<div class=\"diagram\">\n" + (start == std::string::npos ? svg : svg.substr(start)) + "</div>\n</section>\n";
+    std::string body = start == std::string::npos ? svg : svg.substr(start);
+    // Graphviz gives the drawing no accessible name (its <title> sits in a group); the
+    // text alternative says what it shows and where the same content is as text.
+    if (body.rfind("<svg", 0) == 0)
+      body.insert(4, fmt::format(" role=\"img\" aria-label=\"{}\"",
+                                 h(fmt::format("Flow diagram: {} systems and an arrow for each flow of the {} rows, from the "
+                                               "system that opens the connection to the one that listens; the Flows "
+                                               "table below lists the same flows as text.",
+                                               m.systems.size(), rows.size()))));
+    out += "<div class=\"diagram\">\n" + body + "</div>\n</section>\n";
   }
 
   void filters() {

@@ -460,6 +460,21 @@ TEST(ReportSiteOverrides, SourcePortsAndProtocolsAsTheSiteConfiguresThem) {
   EXPECT_NE(render_markdown(in).find("| site destination ports | site protocols |"), std::string::npos);
 }
 
+// Regression: the inline diagram had no text alternative (Graphviz's <title> is
+// inside a group, not a name for the drawing), so a screen reader announced nothing.
+TEST(ReportHtml, DiagramHasATextAlternative) {
+  auto lp = example();
+  auto html = render_html(input_of(lp));
+  ASSERT_TRUE(html) << html.error().message;
+  auto at = html->find("<div class=\"diagram\">\n<svg ");
+  ASSERT_NE(at, std::string::npos);
+  at = html->find("<svg ", at);
+  std::string tag = html->substr(at, html->find('>', at) - at);
+  EXPECT_NE(tag.find("role=\"img\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("aria-label=\"Flow diagram: 17 systems and an arrow for each flow of the 15 rows"), std::string::npos)
+      << tag;
+}
+
 TEST(ReportTables, MarkdownCellsKeepTheirText) {
   Matrix m = hostile_matrix();
   Input in;
