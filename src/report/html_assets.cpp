@@ -95,7 +95,7 @@ footer { max-width: 1680px; margin: 0 auto; padding: 0 32px 28px; color: var(--m
   section { break-inside: avoid; border: 0; }
   /* Paper has no filters to show or clear: it carries every row and arrow. */
   #flows-table tbody tr[hidden] { display: table-row; }
-  #no-match[hidden], #no-match { display: none; }
+  #no-match { display: none; }
   .diagram g.edge.dim { opacity: 1; }
 }
 )css";
