@@ -33,7 +33,9 @@ struct VerifyOptions {
 
 struct Probe {
   std::string row;        // the row the probe exercises, "" for unlisted ports
-  std::string kind;       // "allowed", "disabled", "closed", "localhost", "not-localhost", "unlisted", "reverse"
+  std::string kind;       // "allowed", "disabled", "closed", "localhost", "not-localhost", "unlisted", "reverse",
+                          // "edge" (a port just outside the row's), "outsider" (a system the row does not name),
+                          // "echo" / "echo-off" (ICMP echo, the site allowing it or not)
   std::string from;       // system name of the initiator
   std::string to;         // system name of the listener
   Protocol protocol = Protocol::tcp;

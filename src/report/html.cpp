@@ -128,7 +128,16 @@ struct Page {
     out += "<div class=\"toolbar\"><button type=\"button\" id=\"diagram-size\">Actual size</button></div>\n";
     // Graphviz's XML declaration and doctype do not belong inside HTML.
     auto start = svg.find("<svg");
-    out += "<div class=\"diagram\">\n" + (start == std::string::npos ? svg : svg.substr(start)) + "</div>\n</section>\n";
+    std::string body = start == std::string::npos ? svg : svg.substr(start);
+    // Graphviz gives the drawing no accessible name (its <title> sits in a group); the
+    // text alternative says what it shows and where the same content is as text.
+    if (body.rfind("<svg", 0) == 0)
+      body.insert(4, fmt::format(" role=\"img\" aria-label=\"{}\"",
+                                 h(fmt::format("Flow diagram: {} systems and an arrow for each flow of the {} rows, from the "
+                                               "system that opens the connection to the one that listens; the Flows "
+                                               "table below lists the same flows as text.",
+                                               m.systems.size(), rows.size()))));
+    out += "<div class=\"diagram\">\n" + body + "</div>\n</section>\n";
   }
 
   void filters() {
@@ -208,6 +217,15 @@ struct Page {
       std::vector<std::string> protos;
       for (Protocol p : f.protocols.list()) protos.emplace_back(to_string(p));
       if (protos.empty()) protos.emplace_back("unknown");
+      // The protocols the firewall uses for the row, when the site sets or narrows them.
+      std::string site_protos;
+      if (row.binding && !row.binding->protocols.empty()) {
+        std::vector<std::string> bound_protos;
+        for (Protocol p : row.binding->protocols) bound_protos.emplace_back(to_string(p));
+        if (bound_protos != protos) site_protos = join(bound_protos, "/");
+        for (const auto& p : bound_protos)
+          if (std::find(protos.begin(), protos.end(), p) == protos.end()) protos.push_back(p);
+      }
       bool off = row.fate == Fate::addon_off || row.fate == Fate::site_off;
       out += fmt::format(R"(<tr id="row-{}" data-r="{}" data-fate="{}" data-proto="{}" data-ports="{}" data-sys="{}"{}>)",
                          h(f.id), r, to_string(row.fate), join(protos, " "), ports_attr(row.dports), join(sys, " "),
@@ -217,11 +235,15 @@ struct Page {
       std::string from = systems_cell(f.sources);
       if (!(f.source_ports.ephemeral && f.source_ports.ports.empty()))
         from += fmt::format("<span class=\"sub\">source port {}</span>", h(f.source_ports.to_string()));
+      if (bound && !row.sports.empty() && row.sports != f.source_ports.resolve(in.policy->ephemeral))
+        from += fmt::format("<span class=\"sub\">source port at this site: {}</span>", h(row.sports.to_string()));
       out += fmt::format("<td class=\"systems\">{}</td>", from);
       out += fmt::format("<td class=\"systems\">{}</td>", systems_cell(f.destinations));
       out += fmt::format("<td class=\"ports\" data-sort=\"{}\">{}</td>", first_port(row.dports),
                          ports_cell(f.destination_ports, row.dports, bound));
-      out += fmt::format("<td>{}</td>", h(protocols_label(f.protocols)));
+      std::string proto_cell = h(protocols_label(f.protocols));
+      if (!site_protos.empty()) proto_cell += fmt::format("<span class=\"sub\">at this site: {}</span>", h(site_protos));
+      out += fmt::format("<td>{}</td>", proto_cell);
       out += fmt::format("<td>{}</td>", h(f.application));
       std::string classes;
       for (PortClass c : port_classes(row.dports)) classes += fmt::format("<span class=\"tag\">{}</span>", to_string(c));

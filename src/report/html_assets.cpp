@@ -93,6 +93,10 @@ footer { max-width: 1680px; margin: 0 auto; padding: 0 32px 28px; color: var(--m
 @media print {
   nav.toc, form.filters, .toolbar { display: none; }
   section { break-inside: avoid; border: 0; }
+  /* Paper has no filters to show or clear: it carries every row and arrow. */
+  #flows-table tbody tr[hidden] { display: table-row; }
+  #no-match { display: none; }
+  .diagram g.edge.dim { opacity: 1; }
 }
 )css";
 
@@ -261,6 +265,19 @@ const std::string_view kScript = R"js(
       });
     }
   }
+
+  // Printing opens every collapsed section (all verify probes), and closes them again after.
+  var opened = [];
+  window.addEventListener('beforeprint', function () {
+    opened = Array.prototype.filter.call(document.querySelectorAll('details:not([open])'), function (d) {
+      d.open = true;
+      return true;
+    });
+  });
+  window.addEventListener('afterprint', function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+  });
 
   readHash();
   order();

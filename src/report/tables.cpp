@@ -11,14 +11,23 @@ namespace {
 
 const std::vector<std::string>& site_columns() {
   static const std::vector<std::string> columns = {"at site", "site source ports", "site destination ports",
-                                                   "port class", "firewall", "reason"};
+                                                   "site protocols", "port class", "firewall", "reason"};
   return columns;
+}
+
+// The protocols the firewall uses for the row ("tcp/udp" for a closed row the matrix leaves unknown).
+std::string site_protocols(const Row& r) {
+  std::string s;
+  if (r.binding)
+    for (Protocol p : r.binding->protocols) s += (s.empty() ? "" : "/") + std::string(to_string(p));
+  return s;
 }
 
 std::vector<std::string> site_cells(const Row& r) {
   return {r.binding && r.binding->enabled ? "enabled" : "disabled",
           r.sports.to_string(),
           r.dports.to_string(),
+          site_protocols(r),
           port_classes_label(r.dports),
           std::string(describe(r.fate)),
           r.reason};

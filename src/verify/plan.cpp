@@ -11,7 +11,8 @@
 namespace portmatrix {
 
 std::string Probe::describe() const {
-  auto ep = [](const IpAddr& a, std::uint16_t port) {
+  auto ep = [&](const IpAddr& a, std::uint16_t port) {
+    if (!has_ports(protocol)) return a.family == Family::ipv6 ? fmt::format("[{}]", a.to_string()) : a.to_string();
     return a.family == Family::ipv6 ? fmt::format("[{}]:{}", a.to_string(), port) : fmt::format("{}:{}", a.to_string(), port);
   };
   return fmt::format("{} {} -> {} {}/{}", from, ep(src, sport), to, ep(dst, dport), to_string(protocol));
@@ -143,6 +144,10 @@ class Planner {
   std::vector<Probe> plan() {
     for (const auto& rb : p_.rows) plan_row(rb);
     plan_unlisted();
+    plan_echo();
+    // Edge and outsider probes reach the same notes as the row's own probes; say each once.
+    std::set<std::string> said;
+    std::erase_if(notes_, [&](const std::string& n) { return !said.insert(n).second; });
     return std::move(probes_);
   }
 
@@ -171,6 +176,13 @@ class Planner {
     return {out.begin(), out.end()};
   }
 
+  static std::vector<std::uint16_t> ports_of(const PortSet& s) {
+    std::vector<std::uint16_t> out;
+    for (const auto& r : s.ranges())
+      for (std::uint32_t p = r.lo; p <= r.hi; ++p) out.push_back(static_cast<std::uint16_t>(p));
+    return out;
+  }
+
   Verdict predict(const Probe& pr, const std::string& iface) {
     Packet pkt;
     pkt.src = pr.src;
@@ -178,6 +190,7 @@ class Planner {
     pkt.sport = pr.sport;
     pkt.dport = pr.dport;
     pkt.protocol = pr.protocol;
+    pkt.icmp_type = pr.protocol == Protocol::icmp ? 8 : pr.protocol == Protocol::icmpv6 ? 128 : 0;  // echo request
     pkt.ct = CtState::new_;
     if (iface == kLoopback) {
       // Loopback traffic passes the output chain, then the input chain.
@@ -198,7 +211,8 @@ class Planner {
   void add(Probe pr, const std::string& iface) {
     auto a = std::make_pair(pr.src, pr.sport), b = std::make_pair(pr.dst, pr.dport);
     if (b < a) std::swap(a, b);
-    if (!pairs_.insert({pr.protocol, a, b}).second) return;
+    // Echo probes have no ports: each ping socket gets its own identifier, so they never collide.
+    if (has_ports(pr.protocol) && !pairs_.insert({pr.protocol, a, b}).second) return;
     pr.predicted = predict(pr, iface);
     probes_.push_back(std::move(pr));
   }
@@ -219,7 +233,7 @@ class Planner {
 
   // Probes from each sample of the initiating systems to each sample of the listeners.
   void between(const RowBinding& rb, const std::vector<std::string>& initiators, const std::vector<std::string>& listeners,
-               const std::string& kind) {
+               const std::string& kind, bool all_ports = false) {
     for (const auto& from : initiators) {
       for (const auto& to : listeners) {
         if (from == to) continue;
@@ -239,7 +253,7 @@ class Planner {
               notes_.push_back(fmt::format("row '{}': {} is not probed (only tcp and udp are)", rb.id, to_string(proto)));
               continue;
             }
-            for (auto port : samples(rb.dport)) {
+            for (auto port : all_ports ? ports_of(rb.dport) : samples(rb.dport)) {
               Probe pr;
               pr.row = rb.id;
               pr.kind = kind;
@@ -257,6 +271,40 @@ class Planner {
         }
       }
     }
+  }
+
+  // The ports just outside each of the row's ranges (lo-1, hi+1), from the
+  // row's own initiators: a backend that opens one port too many is caught.
+  void edges(const RowBinding& rb, const std::vector<std::string>& initiators, const std::vector<std::string>& listeners) {
+    PortSet outside;
+    for (const auto& r : rb.dport.ranges()) {
+      if (r.lo > 1) outside.add(PortRange{static_cast<std::uint16_t>(r.lo - 1), static_cast<std::uint16_t>(r.lo - 1)});
+      if (r.hi < 65535) outside.add(PortRange{static_cast<std::uint16_t>(r.hi + 1), static_cast<std::uint16_t>(r.hi + 1)});
+    }
+    outside = outside.subtract(rb.dport);
+    if (outside.empty()) return;
+    RowBinding edge = rb;
+    edge.dport = outside;
+    between(edge, initiators, listeners, "edge", /*all_ports=*/true);
+  }
+
+  // The row's ports from (or to) systems the row does not name, one per host
+  // interface and family: a rule that lost its interface or address match is caught.
+  void outsiders(const RowBinding& rb, bool into_host) {
+    const auto& named = into_host ? rb.sources : rb.destinations;
+    std::set<std::pair<std::string, Family>> seen;
+    std::vector<std::string> others;
+    for (const auto& peer : t_.peers) {
+      if (std::count(named.begin(), named.end(), peer.system)) continue;
+      if (!seen.insert({peer.iface, peer.addr.family}).second) continue;
+      if (std::find(others.begin(), others.end(), peer.system) == others.end()) others.push_back(peer.system);
+    }
+    if (others.empty()) return;
+    RowBinding ends = rb;
+    ends.dport = PortSet({PortRange{rb.dport.ranges().front().lo, rb.dport.ranges().front().lo},
+                          PortRange{rb.dport.ranges().back().hi, rb.dport.ranges().back().hi}});
+    if (into_host) between(ends, others, {p_.host}, "outsider", true);
+    else between(ends, {p_.host}, others, "outsider", true);
   }
 
   void plan_row(const RowBinding& rb) {
@@ -280,6 +328,7 @@ class Planner {
       case FirewallAction::localhost_only:
         if (rb.enabled) loopback_probes(rb, "localhost");
         between(rb, rb.sources, rb.destinations, rb.enabled ? "not-localhost" : "disabled");
+        if (rb.enabled && !rb.dport.empty()) outsiders(rb, true);
         break;
       case FirewallAction::allow:
         if (std::count(rb.sources.begin(), rb.sources.end(), p_.host) &&
@@ -287,6 +336,14 @@ class Planner {
           loopback_probes(rb, rb.enabled ? "allowed" : "disabled");
         between(rb, rb.sources, rb.destinations, rb.enabled ? "allowed" : "disabled");
         if (rb.symmetric) between(rb, reverse_src, reverse_dst, rb.enabled ? "reverse" : "disabled");
+        if (rb.enabled && !rb.dport.empty()) {
+          edges(rb, rb.sources, rb.destinations);
+          if (rb.symmetric) edges(rb, reverse_src, reverse_dst);
+          const bool in = std::count(rb.destinations.begin(), rb.destinations.end(), p_.host) > 0;
+          const bool out = std::count(rb.sources.begin(), rb.sources.end(), p_.host) > 0;
+          if (in || rb.symmetric) outsiders(rb, true);
+          if (out || rb.symmetric) outsiders(rb, false);
+        }
         break;
     }
   }
@@ -323,6 +380,26 @@ class Planner {
           pr.from_host = from_host;
           add(pr, peer.iface);
         }
+      }
+    }
+  }
+
+  // ICMP and ICMPv6 echo requests from every peer to the host and back: the
+  // site's `echo` setting, and ICMP any row allows, seen in the kernel.
+  void plan_echo() {
+    for (const auto& peer : t_.peers) {
+      const IpAddr* host = t_.host_addr(peer.addr.family);
+      if (!host) continue;
+      for (const bool from_host : {false, true}) {
+        Probe pr;
+        pr.kind = p_.allow_echo ? "echo" : "echo-off";
+        pr.from = from_host ? p_.host : peer.system;
+        pr.to = from_host ? peer.system : p_.host;
+        pr.protocol = peer.addr.family == Family::ipv4 ? Protocol::icmp : Protocol::icmpv6;
+        pr.src = from_host ? *host : peer.addr;
+        pr.dst = from_host ? peer.addr : *host;
+        pr.from_host = from_host;
+        add(pr, peer.iface);
       }
     }
   }

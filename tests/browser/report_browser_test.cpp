@@ -369,6 +369,68 @@ TEST_F(ReportInBrowser, DevToolsTypingAndClickingFilterAndSort) {
   EXPECT_TRUE(page->console().empty()) << "the page logged: " << page->console().front();
 }
 
+// Regression: a report opened from a filtered link (#port=22) printed only the
+// rows the filter kept, with the filters and the count hidden by the print
+// style, so the paper looked complete; and the collapsed list of every verify
+// probe was left out of the print.
+TEST_F(ReportInBrowser, PrintShowsEveryRowAndEveryProbe) {
+  // A report with a verify section (its results as data: the kernel part is
+  // tests/netns/render_verify_test.cpp), written next to the others.
+  VerifyReport v;
+  v.target = "nftables";
+  ProbeResult pr;
+  pr.probe.row = "ssh";
+  pr.probe.kind = "allowed";
+  pr.probe.from = "Admin terminal";
+  pr.probe.to = "CMS";
+  pr.probe.src = *parse_ip("198.51.100.1");
+  pr.probe.dst = *parse_ip("192.0.2.1");
+  pr.probe.sport = 40000;
+  pr.probe.dport = 22;
+  pr.probe.predicted.action = Action::accept;
+  pr.connected = true;
+  pr.pass = true;
+  pr.detail = "echoed";
+  v.results.push_back(pr);
+  report::Input in;
+  in.matrix = &policy_.matrix;
+  in.site = &policy_.site;
+  in.policy = &policy_.policy;
+  in.verify = &v;
+  auto html = report::render_html(in);
+  ASSERT_TRUE(html) << html.error().message;
+  std::ofstream(dir_ + "/verified.html") << *html;
+
+  std::string error;
+  auto page = pmtest::DevTools::launch(find_chromium(), &error);
+  ASSERT_TRUE(page) << error;
+  const std::string url = "file://" + dir_ + "/verified.html#port=22";
+  ASSERT_TRUE(page->open(url)) << page->last_error();
+  const std::string visible_rows =
+      "Array.from(document.querySelectorAll('#flows-table tbody tr')).filter(r => r.getClientRects().length > 0).length";
+  auto port22 = expected([](const report::Row& r) { return r.dports.contains(22); });
+  EXPECT_EQ(page->evaluate(visible_rows), port22.size()) << "on screen, the link's filter applies";
+  // Without the fade (headless Chromium may not advance transitions), the arrows' opacity is final at once.
+  page->evaluate("document.querySelectorAll('#diagram g.edge').forEach(e => { e.style.transition = 'none'; })");
+  const std::string dimmed = "getComputedStyle(document.querySelector('#diagram g.edge.flow.dim')).opacity";
+  EXPECT_EQ(page->evaluate(dimmed), "0.1") << "on screen, other rows' arrows are dimmed";
+
+  page->call("Emulation.setEmulatedMedia", {{"media", "print"}});
+  EXPECT_EQ(page->evaluate(visible_rows), policy_.matrix.flows.size()) << "on paper, every row";
+  EXPECT_EQ(page->evaluate(dimmed), "1") << "on paper, every arrow";
+
+  // Printing (to PDF here) opens the collapsed list of all probes; afterwards it is closed again.
+  const std::string probes_open = "document.querySelector('#verify details').open";
+  EXPECT_EQ(page->evaluate(probes_open), false);
+  page->evaluate("window.seenOpen = null; window.addEventListener('beforeprint', () => { window.seenOpen = "
+                 "document.querySelector('#verify details').open; })");
+  auto pdf = page->call("Page.printToPDF");
+  EXPECT_TRUE(pdf.contains("data")) << page->last_error();
+  EXPECT_EQ(page->evaluate("window.seenOpen"), true) << "the probes were not open when the page was printed";
+  EXPECT_EQ(page->evaluate(probes_open), false);
+  EXPECT_TRUE(page->console().empty()) << "the page logged: " << page->console().front();
+}
+
 TEST_F(ReportInBrowser, Screenshots) {
   for (const auto& [name, fragment] : {std::pair<std::string, std::string>{"report.png", ""},
                                        {"report-port-22.png", "#port=22&proto=tcp"}}) {

@@ -213,6 +213,20 @@ TEST(CliInputErrors, QueryRefusesAnIcmpOfTheOtherFamily) {
   EXPECT_EQ(pm({"query", "--src", "198.51.100.5", "--dst", "192.0.2.1", "--proto", "icmp"}).exit_code, 0);
 }
 
+// Regression: query wrote IPv6 endpoints as "2001:db8::2:32768" (is 32768 a port
+// or the address's last group?) and left " :" when no interface applies.
+TEST(CliQuery, EndpointsAreWrittenAsTheyAreGiven) {
+  auto v6 = pm({"query", "--src", "[2001:db8::2]:3077", "--dst", "[2001:db8::1]:3078"});
+  EXPECT_EQ(v6.exit_code, 0) << v6.err;
+  EXPECT_EQ(v6.out, "in tcp [2001:db8::2]:3077 -> [2001:db8::1]:3078 via eth0: drop by default\n");
+  auto lo = pm({"query", "--src", "::1", "--dst", "[::1]:23"});
+  EXPECT_EQ(lo.out, "in tcp [::1]:32768 -> [::1]:23 via lo: allow by row telnet (rule 2)\n") << lo.err;
+  auto any = pm({"query", "--src", "203.0.113.200", "--dst", "192.0.2.1:22"});
+  EXPECT_EQ(any.out, "in tcp 203.0.113.200:32768 -> 192.0.2.1:22: allow by row ssh (rule 3)\n") << any.err;
+  auto icmp6 = pm({"query", "--src", "2001:db8::2", "--dst", "2001:db8::1", "--proto", "icmpv6"});
+  EXPECT_EQ(icmp6.out, "in icmpv6 2001:db8::2 -> 2001:db8::1 via eth0: drop by default\n") << icmp6.err;
+}
+
 // Item: an unknown command was reported as "A subcommand is required".
 TEST(CliInputErrors, UnknownCommandIsNamed) {
   auto r = pm({"bogus"});

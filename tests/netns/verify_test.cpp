@@ -4,7 +4,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <regex>
+#include <sstream>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -63,7 +67,99 @@ class LosesDestinationPort final : public Backend {
   }
 };
 
+// A hand-broken nftables ruleset: the compiled text with one edit.
+class EditedRuleset final : public Backend {
+ public:
+  EditedRuleset(std::string from, std::string to) : from_(std::move(from)), to_(std::move(to)) {}
+  std::string_view name() const override { return "nftables"; }
+  std::string_view summary() const override { return "broken on purpose"; }
+  Capabilities capabilities() const override { return {}; }
+  std::vector<std::vector<std::string>> load_commands() const override { return {{"nft", "-f", "-"}}; }
+
+ protected:
+  Rendered render(const Policy& p) const override {
+    Rendered r = nftables_backend().compile(p);
+    std::string& c = r.files[0].content;
+    auto at = c.find(from_);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "the compiled ruleset has no '" << from_ << "':\n" << c;
+      return r;
+    }
+    c.replace(at, from_.size(), to_);
+    return r;
+  }
+
+ private:
+  std::string from_, to_;
+};
+
+// Runs verify on the example site with a hand-broken ruleset; returns the failed probes' kinds.
+std::set<std::string> failed_kinds(const Backend& broken, const std::string& site = "cms-site") {
+  auto lp = load_policy("", site);
+  EXPECT_TRUE(lp);
+  auto rep = verify_policy(lp.value->policy, broken);
+  EXPECT_TRUE(rep) << rep.error().message;
+  std::set<std::string> kinds;
+  if (!rep) return kinds;
+  EXPECT_FALSE(rep->ok()) << verify_table(*rep);
+  EXPECT_EQ(rep->harness_failures, 0u) << verify_table(*rep);
+  for (const auto& r : rep->results)
+    if (!r.pass) kinds.insert(r.probe.kind);
+  EXPECT_TRUE(our_namespaces(::getpid()).empty());
+  return kinds;
+}
+
 }  // namespace
+
+// A rule that opens one port beyond its row's range (50000-50001 becomes
+// 50000-50002): only a probe just outside the range can see it.
+TEST(Verify, CatchesARuleOnePortTooWide) {
+  PM_REQUIRE_ROOT();
+  EditedRuleset broken("tcp dport 50000-50001 ", "tcp dport 50000-50002 ");
+  EXPECT_EQ(failed_kinds(broken), std::set<std::string>{"edge"});
+}
+
+// A rule that lost its source address: the row's port is open to every system.
+TEST(Verify, CatchesARuleThatLostItsSourceAddress) {
+  PM_REQUIRE_ROOT();
+  EditedRuleset broken("ip saddr 203.0.113.30 ip daddr 192.0.2.1 ", "ip daddr 192.0.2.1 ");
+  EXPECT_EQ(failed_kinds(broken), std::set<std::string>{"outsider"});
+}
+
+// The example site with `echo: true`, written to the test's temporary directory.
+std::string echo_site() {
+  std::ifstream in(pmtest::source_path("examples/cms-site.yaml"));
+  std::stringstream text;
+  text << in.rdbuf() << "echo: true\n";
+  std::string path = ::testing::TempDir() + "/cms-echo-" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(path) << text.str();
+  return path;
+}
+
+// ICMP was never probed: a ruleset that answered pings the site turned off, or
+// ignored pings the site turned on, passed verify.
+TEST(Verify, EchoIsProvenBothWays) {
+  PM_REQUIRE_ROOT();
+  std::string site = echo_site();
+  auto on = run(site);
+  expect_proven(on);
+  std::set<std::pair<Protocol, bool>> answered;  // (icmp or icmpv6, from the host)
+  for (const auto& r : on.results)
+    if (r.probe.kind == "echo" && r.connected) answered.insert({r.probe.protocol, r.probe.from_host});
+  EXPECT_EQ(answered.size(), 4u) << verify_table(on);
+  auto off = run("cms-site");
+  expect_proven(off);
+  std::size_t blocked = 0;
+  for (const auto& r : off.results) blocked += r.probe.kind == "echo-off" && !r.connected;
+  EXPECT_GT(blocked, 10u);
+
+  EditedRuleset answers("\t\tct state invalid counter drop comment \"invalid\"\n",
+                        "\t\tct state invalid counter drop comment \"invalid\"\n\t\ticmp type echo-request accept\n");
+  EXPECT_EQ(failed_kinds(answers), std::set<std::string>{"echo-off"});
+  EditedRuleset ignores("\t\ticmpv6 type echo-request accept comment \"echo\"\n", "");
+  EXPECT_EQ(failed_kinds(ignores, site), std::set<std::string>{"echo"});
+  std::remove(site.c_str());
+}
 
 TEST(Verify, BundledExampleSite) {
   PM_REQUIRE_ROOT();

@@ -93,10 +93,15 @@ int run_query(const QueryOptions& o) {
   } else {
     std::string why = v.stage == portmatrix::Stage::rule ? fmt::format("row {} (rule {})", v.row, v.rule)
                                                         : std::string(portmatrix::to_string(v.stage));
-    std::cout << fmt::format("{} {} {}{} -> {}{} {}{}: {} by {}\n", portmatrix::to_string(pkt->direction), o.proto,
-                             src.to_string(), portmatrix::has_ports(*proto) ? fmt::format(":{}", pkt->sport) : "",
-                             dst.to_string(), portmatrix::has_ports(*proto) ? fmt::format(":{}", pkt->dport) : "",
-                             pkt->iface.empty() ? "" : "via ", pkt->iface, verdict, why);
+    // Endpoints as --src and --dst take them: an IPv6 address with a port in brackets.
+    auto endpoint = [&](const portmatrix::IpAddr& a, std::uint16_t port) {
+      if (!portmatrix::has_ports(*proto)) return a.to_string();
+      return a.family == portmatrix::Family::ipv6 ? fmt::format("[{}]:{}", a.to_string(), port)
+                                                  : fmt::format("{}:{}", a.to_string(), port);
+    };
+    std::cout << fmt::format("{} {} {} -> {}{}: {} by {}\n", portmatrix::to_string(pkt->direction), o.proto,
+                             endpoint(src, pkt->sport), endpoint(dst, pkt->dport),
+                             pkt->iface.empty() ? "" : " via " + pkt->iface, verdict, why);
   }
   return kOk;
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "portmatrix/matrix_io.hpp"
@@ -409,10 +410,10 @@ TEST(ReportTables, MarkdownAndCsvAddSiteColumns) {
   std::string csv = render_csv(in);
   EXPECT_EQ(count(csv, "\r\n"), 16u);
   EXPECT_EQ(csv.rfind("id,source,", 0), 0u);
-  EXPECT_NE(csv.find(",at site,site source ports,site destination ports,port class,firewall,reason\r\n"),
+  EXPECT_NE(csv.find(",at site,site source ports,site destination ports,site protocols,port class,firewall,reason\r\n"),
             std::string::npos);
-  EXPECT_NE(csv.find(",enabled,32768-65535,5001-5002,registered,allowed,\r\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find(",disabled,3077-3079,3077-3079,registered,\"add-on, not enabled\",\"add-on, not enabled by the site\"\r\n"),
+  EXPECT_NE(csv.find(",enabled,32768-65535,5001-5002,tcp,registered,allowed,\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",disabled,3077-3079,3077-3079,tcp,registered,\"add-on, not enabled\",\"add-on, not enabled by the site\"\r\n"),
             std::string::npos);
 
   std::string md = render_markdown(in);
@@ -424,6 +425,54 @@ TEST(ReportTables, MarkdownAndCsvAddSiteColumns) {
   bare.matrix = &lp.matrix;
   EXPECT_EQ(render_markdown(bare), matrix_markdown(lp.matrix));
   EXPECT_EQ(render_csv(bare), matrix_csv(lp.matrix));
+}
+
+// Regression: the site's source ports and protocols were shown nowhere in the
+// HTML report, and the tables had no column for the protocols, so a reader saw
+// the matrix's 3077-3079 and tcp/udp where the firewall uses 3077 and tcp.
+TEST(ReportSiteOverrides, SourcePortsAndProtocolsAsTheSiteConfiguresThem) {
+  auto lp = load_policy("", pmtest::source_path("tests/data/sites/cms-overrides.yaml"));
+  ASSERT_TRUE(lp) << (lp.diags.items().empty() ? "" : lp.diags.items()[0].format());
+  Input in = input_of(*lp.value);
+  auto html = render_html(in);
+  ASSERT_TRUE(html) << html.error().message;
+  auto row_of = [&](std::string_view id) {
+    auto at = html->find(fmt::format("<tr id=\"row-{}\"", id));
+    EXPECT_NE(at, std::string::npos) << id;
+    return at == std::string::npos ? std::string() : html->substr(at, html->find("</tr>", at) - at);
+  };
+  std::string ha = row_of("ha-sync");
+  EXPECT_NE(ha.find("source port at this site: 3077<"), std::string::npos) << ha;
+  EXPECT_NE(ha.find("at this site: 3078<"), std::string::npos) << ha;
+  std::string rt = row_of("rt-connectors");
+  EXPECT_NE(rt.find("<td>tcp/udp<span class=\"sub\">at this site: tcp</span></td>"), std::string::npos) << rt;
+  std::string closed = row_of("web-internal");
+  EXPECT_NE(closed.find("data-proto=\"unknown tcp udp\""), std::string::npos) << closed;
+  EXPECT_NE(closed.find("at this site: tcp/udp"), std::string::npos) << closed;
+  std::string ssh = row_of("ssh");
+  EXPECT_EQ(ssh.find("at this site"), std::string::npos) << ssh;
+
+  std::string csv = render_csv(in);
+  EXPECT_NE(csv.find(",at site,site source ports,site destination ports,site protocols,port class,firewall,reason\r\n"),
+            std::string::npos);
+  EXPECT_NE(csv.find(",enabled,3077,3078,tcp,registered,allowed,\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",enabled,32768-65535,6000-7000,tcp,registered,allowed,\r\n"), std::string::npos) << csv;
+  EXPECT_NE(render_markdown(in).find("| site destination ports | site protocols |"), std::string::npos);
+}
+
+// Regression: the inline diagram had no text alternative (Graphviz's <title> is
+// inside a group, not a name for the drawing), so a screen reader announced nothing.
+TEST(ReportHtml, DiagramHasATextAlternative) {
+  auto lp = example();
+  auto html = render_html(input_of(lp));
+  ASSERT_TRUE(html) << html.error().message;
+  auto at = html->find("<div class=\"diagram\">\n<svg ");
+  ASSERT_NE(at, std::string::npos);
+  at = html->find("<svg ", at);
+  std::string tag = html->substr(at, html->find('>', at) - at);
+  EXPECT_NE(tag.find("role=\"img\""), std::string::npos) << tag;
+  EXPECT_NE(tag.find("aria-label=\"Flow diagram: 17 systems and an arrow for each flow of the 15 rows"), std::string::npos)
+      << tag;
 }
 
 TEST(ReportTables, MarkdownCellsKeepTheirText) {
