@@ -1,7 +1,8 @@
 // The CSV layout, read as RFC 4180 says and spreadsheets write it: comma
-// separated (or semicolon separated, as csv_separator() tells); a quoted cell may hold commas, line breaks and doubled quotes;
-// lines end in CRLF, LF or CR. Every record becomes a row; the interpreter reads
-// a row with only its first cell filled as a line of prose.
+// separated (or semicolon separated, as csv_separator() tells); a quoted cell
+// may hold separators, line breaks and doubled quotes; lines end in CRLF, LF or
+// CR. Every record becomes a row; the interpreter reads a row with only its
+// first cell filled as a line of prose.
 //
 // Written here rather than taken from Debian's libcsv or fast-cpp-csv-parser:
 // diagnostics need the line and column of every cell, which neither reports.
