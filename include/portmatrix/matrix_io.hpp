@@ -27,6 +27,8 @@ std::string write_matrix_json(const Matrix& m);
 // Checks references between parts of a matrix (systems named by rows exist,
 // flow ids unique and well formed) and adds diagnostics.
 void check_matrix(const Matrix& m, Diagnostics& diags);
+// Whether id is a valid flow id: [a-z0-9][a-z0-9._-]* (check_matrix's rule).
+bool is_valid_flow_id(std::string_view id);
 
 // The names of the bundled matrices ("cms-r20", ...).
 std::vector<std::string> bundled_matrix_names();

@@ -261,23 +261,24 @@ Parsed<Matrix> read_matrix_yaml(std::string_view text, std::string_view file, co
   return out;
 }
 
-void check_matrix(const Matrix& m, Diagnostics& diags) {
-  // [a-z0-9][a-z0-9._-]*, by hand: std::regex recurses once per character and
-  // overflowed the stack on an id of some 30,000 characters.
-  auto valid_id = [](std::string_view id) {
-    auto ok = [](char c, bool first) {
-      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && (c == '.' || c == '_' || c == '-'));
-    };
-    if (id.empty() || !ok(id[0], true)) return false;
-    return std::all_of(id.begin() + 1, id.end(), [&](char c) { return ok(c, false); });
+// [a-z0-9][a-z0-9._-]*, by hand: std::regex recurses once per character and
+// overflowed the stack on an id of some 30,000 characters.
+bool is_valid_flow_id(std::string_view id) {
+  auto ok = [](char c, bool first) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!first && (c == '.' || c == '_' || c == '-'));
   };
+  if (id.empty() || !ok(id[0], true)) return false;
+  return std::all_of(id.begin() + 1, id.end(), [&](char c) { return ok(c, false); });
+}
+
+void check_matrix(const Matrix& m, Diagnostics& diags) {
   std::set<std::string, std::less<>> systems, ids;
   for (const auto& s : m.systems) {
     if (s.name.empty()) diags.error(s.origin, "a system has an empty name");
     if (!systems.insert(s.name).second) diags.error(s.origin, fmt::format("system '{}' is declared twice", s.name));
   }
   for (const auto& f : m.flows) {
-    if (!valid_id(f.id))
+    if (!is_valid_flow_id(f.id))
       diags.error(f.origin, fmt::format("flow id '{}' must be lower-case letters, digits, '.', '_' or '-'", f.id));
     if (!ids.insert(f.id).second) diags.error(f.origin, fmt::format("flow id '{}' is used twice", f.id));
     if (f.sources.empty()) diags.error(f.origin, fmt::format("flow '{}' has no source system", f.id));

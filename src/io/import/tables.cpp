@@ -495,8 +495,10 @@ class Interpreter {
     refs(opt->notes, kOptional);
     f.state = state->state;
     refs(state->notes, kState);
+    // Optional columns may be missing from a short row.
+    auto has_cell = [&](Col c) { return present(c) && std::size_t(h.index[c]) < r.cells.size(); };
     // A service column names the application when the protocol cell does not.
-    if (present(kApplication) && std::size_t(h.index[kApplication]) < r.cells.size()) {
+    if (has_cell(kApplication)) {
       const Cell& a = cell(kApplication);
       std::vector<NoteRef> app_refs = cell_note_refs(a);
       refs(app_refs, kApplication);
@@ -506,15 +508,11 @@ class Interpreter {
       app = collapse_spaces(app);
       if (f.application.empty()) f.application = app;
     }
-    auto has_cell = [&](Col c) { return present(c) && std::size_t(h.index[c]) < r.cells.size(); };
     if (has_cell(kId)) {
       // portmatrix's own ids are kept as written; a vendor's ("FW-01", "Rule 7")
       // become valid ones ("fw-01", "rule-7").
       std::string given = collapse_spaces(cell(kId).text);
-      bool valid = !given.empty() && std::all_of(given.begin(), given.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-      }) && given[0] != '.' && given[0] != '_' && given[0] != '-';
-      f.id = valid ? given : slug(given);
+      f.id = is_valid_flow_id(given) ? given : slug(given);
     }
     if (has_cell(kFirewalled) && !trim(cell(kFirewalled).text).empty()) {
       const Cell& c = cell(kFirewalled);
@@ -528,7 +526,8 @@ class Interpreter {
       if (!has_cell(c) || trim(cell(c).text).empty()) continue;
       auto yes = interpret_yes_no(cell(c), diags_);
       if (!yes) return;
-      (c == kAddon ? f.addon : f.symmetric) = (c == kAddon ? f.addon : f.symmetric) || yes->value;
+      bool& flag = c == kAddon ? f.addon : f.symmetric;
+      flag = flag || yes->value;
     }
     if (has_cell(kNotes)) {
       const Cell& c = cell(kNotes);
@@ -550,7 +549,7 @@ class Interpreter {
         start = i + 1;
       }
     }
-    if (present(kDirection) && std::size_t(h.index[kDirection]) < r.cells.size()) {
+    if (has_cell(kDirection)) {
       auto both = interpret_direction(cell(kDirection), diags_);
       if (!both) return;
       f.symmetric = f.symmetric || *both;
