@@ -225,6 +225,14 @@ namespace {
 // not the first fragment's upper-layer protocol when extension headers (destination
 // options, say) follow the fragment header.
 std::uint8_t datagram_proto(const FlowKey& k) { return k.family == Family::ipv6 ? 0 : k.proto; }
+
+// A later fragment takes its first fragment's protocol, ports and ICMP type.
+void follow_first(FlowKey& later, const FlowKey& first) {
+  later.proto = first.proto;
+  later.sport = first.sport;
+  later.dport = first.dport;
+  later.icmp_type = first.icmp_type;
+}
 }  // namespace
 
 std::size_t Decoder::fragment_slot(const FlowKey& key, std::uint32_t id) const {
@@ -264,19 +272,12 @@ bool Decoder::lookup_fragment(FlowKey& key, std::uint32_t id, std::int64_t ts_ns
   for (std::size_t i = 0; i < kWays; ++i) {
     FragmentEntry& e = fragments_[base + i];
     if (e.used && e.id == id && same_datagram(e.key, key) && elapsed_ns(ts_ns, e.seen_ns) <= options_.fragment_timeout_ns) {
-      key.proto = e.key.proto;
-      key.sport = e.key.sport;
-      key.dport = e.key.dport;
-      key.icmp_type = e.key.icmp_type;
+      follow_first(key, e.key);
       return true;
     }
   }
   return false;
 }
-
-}  // namespace portmatrix
-
-namespace portmatrix {
 
 void Decoder::hold(const DecodedPacket& p, std::uint32_t id, const Frame& frame) {
   if (held_.size() >= options_.early_fragments) {
@@ -301,10 +302,7 @@ void Decoder::release_early(const DecodedPacket& first, std::uint32_t id, std::i
       ++it;
       continue;
     }
-    p.key.proto = first.key.proto;
-    p.key.sport = first.key.sport;
-    p.key.dport = first.key.dport;
-    p.key.icmp_type = first.key.icmp_type;
+    follow_first(p.key, first.key);
     p.layer = Layer::transport;
     ++stats_.fragments_attributed;
     released_.push_back(it->r);
